@@ -1,0 +1,151 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { type Prisma, PrismaService } from '../db/prisma.service.js';
+import type { AuditEvent, AuditEventType, NewAuditEvent } from './audit-event.js';
+import { auditHash, GENESIS_HASH } from './audit-hash.js';
+
+type Tx = Prisma.TransactionClient;
+
+/** Serialises appends across processes, so the hash chain never forks. */
+const CHAIN_LOCK_KEY = 0x617564_6974n; // "audit"
+
+export interface AuditFilter {
+  teardownId?: string;
+  workflowId?: string;
+  type?: AuditEventType;
+}
+
+export type ChainVerification =
+  | { ok: true; events: number; head: string }
+  | { ok: false; events: number; firstBad: { seq: number; id: string; reason: string } };
+
+/**
+ * The audit trail: append-only (a database trigger refuses UPDATE, DELETE and TRUNCATE) and hash
+ * chained. Events that belong with a state change are appended in the same transaction as it, by
+ * the repository that makes the change, through `appendInTransaction`.
+ */
+@Injectable()
+export class AuditRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async append(events: NewAuditEvent[]): Promise<AuditEvent[]> {
+    return this.prisma.$transaction((tx) => appendInTransaction(tx, events));
+  }
+
+  async list(filter: AuditFilter, limit: number, afterSeq?: number): Promise<AuditEvent[]> {
+    const rows = await this.prisma.auditEvent.findMany({
+      where: {
+        teardownId: filter.teardownId,
+        workflowId: filter.workflowId,
+        type: filter.type,
+        seq: afterSeq === undefined ? undefined : { gt: BigInt(afterSeq) },
+      },
+      orderBy: { seq: 'asc' },
+      take: limit,
+    });
+    return rows.map(toDomain);
+  }
+
+  async forTeardown(teardownId: string): Promise<AuditEvent[]> {
+    const rows = await this.prisma.auditEvent.findMany({ where: { teardownId }, orderBy: { seq: 'asc' } });
+    return rows.map(toDomain);
+  }
+
+  async has(teardownId: string, type: AuditEventType): Promise<boolean> {
+    return (await this.prisma.auditEvent.count({ where: { teardownId, type } })) > 0;
+  }
+
+  /** Walks the whole chain in order and names the first event whose hash or link is wrong. */
+  async verifyChain(batchSize = 1000): Promise<ChainVerification> {
+    let prev = GENESIS_HASH;
+    let expectedSeq = 1;
+    let events = 0;
+    for (;;) {
+      const rows = await this.prisma.auditEvent.findMany({
+        where: { seq: { gte: BigInt(expectedSeq) } },
+        orderBy: { seq: 'asc' },
+        take: batchSize,
+      });
+      if (rows.length === 0) return { ok: true, events, head: prev };
+      for (const row of rows) {
+        const event = toDomain(row);
+        const bad = (reason: string): ChainVerification => ({
+          ok: false,
+          events,
+          firstBad: { seq: event.seq, id: event.id, reason },
+        });
+        if (event.seq !== expectedSeq) return bad(`expected seq ${expectedSeq}: events are missing`);
+        if (event.prevHash !== prev) return bad('prevHash does not match the previous event');
+        if (auditHash(prev, event) !== event.hash) return bad('hash does not match the event');
+        prev = event.hash;
+        expectedSeq += 1;
+        events += 1;
+      }
+    }
+  }
+}
+
+export async function appendInTransaction(tx: Tx, events: NewAuditEvent[]): Promise<AuditEvent[]> {
+  if (events.length === 0) return [];
+  await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})) AS l`;
+  const head = await tx.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
+  let prevHash = head?.hash ?? GENESIS_HASH;
+  let seq = Number(head?.seq ?? 0n);
+  const written: AuditEvent[] = [];
+  for (const event of events) {
+    seq += 1;
+    const unhashed = {
+      ...event,
+      id: randomUUID(),
+      seq,
+      at: new Date().toISOString(),
+      details: JSON.parse(JSON.stringify(event.details)) as Record<string, unknown>,
+    };
+    const full: AuditEvent = { ...unhashed, prevHash, hash: auditHash(prevHash, unhashed) };
+    await tx.auditEvent.create({
+      data: {
+        seq: BigInt(full.seq),
+        id: full.id,
+        at: new Date(full.at),
+        actor: full.actor,
+        teardownId: full.teardownId,
+        workflowId: full.workflowId,
+        type: full.type,
+        details: full.details as Prisma.InputJsonValue,
+        prevHash: full.prevHash,
+        hash: full.hash,
+      },
+    });
+    written.push(full);
+    prevHash = full.hash;
+  }
+  return written;
+}
+
+interface AuditRow {
+  seq: bigint;
+  id: string;
+  at: Date;
+  actor: string;
+  teardownId: string | null;
+  workflowId: string | null;
+  type: string;
+  details: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+function toDomain(row: AuditRow): AuditEvent {
+  return {
+    id: row.id,
+    seq: Number(row.seq),
+    at: row.at.toISOString(),
+    actor: row.actor,
+    teardownId: row.teardownId,
+    workflowId: row.workflowId,
+    type: row.type as AuditEventType,
+    details: (row.details ?? {}) as Record<string, unknown>,
+    prevHash: row.prevHash,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,61 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Request } from 'express';
+import { DomainError } from '../common/domain-error.js';
+import type { AppConfig, Role } from '../config/app.config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { type Caller, hasRole } from './caller.js';
+
+const ROLES_KEY = 'dialnexa-teardown:roles';
+const PUBLIC_KEY = 'dialnexa-teardown:public';
+
+/** The roles that may call a route (any one of them; `admin` may call everything). */
+export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
+/** A route without authentication (health checks). */
+export const Public = () => SetMetadata(PUBLIC_KEY, true);
+
+export interface AuthenticatedRequest extends Request {
+  caller?: Caller;
+}
+
+/**
+ * Authenticates every route that is not marked `@Public()`: `Authorization: Bearer <key>`,
+ * compared as SHA-256 digests in constant time against every configured key, so neither the key
+ * nor its position in API_KEYS leaks through timing.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const caller = this.authenticate(request.headers.authorization);
+    request.caller = caller;
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    if (roles && !roles.some((role) => hasRole(caller, role))) {
+      throw new DomainError('FORBIDDEN', `this route needs one of the roles: ${roles.join(', ')}`, {
+        details: { requiredRoles: roles },
+      });
+    }
+    return true;
+  }
+
+  private authenticate(header: string | undefined): Caller {
+    const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? '');
+    if (!match) throw new DomainError('UNAUTHENTICATED', 'send Authorization: Bearer <API key>');
+    const presented = createHash('sha256').update(match[1]!, 'utf8').digest();
+    let found: AppConfig['apiKeys'][number] | undefined;
+    for (const candidate of this.config.apiKeys) {
+      // no early exit: every configured key is compared
+      if (timingSafeEqual(presented, candidate.keySha256) && !found) found = candidate;
+    }
+    if (!found) throw new DomainError('UNAUTHENTICATED', 'the API key is not valid');
+    return { name: found.name, roles: found.roles };
+  }
+}

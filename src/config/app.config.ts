@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Every variable of the service contract is parsed
+ * and checked here at start-up; a bad configuration stops the process before it listens, naming
+ * every bad variable at once.
+ */
+
+export const ROLES = ['requester', 'approver', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type ArchiveLockMode = 'COMPLIANCE' | 'GOVERNANCE' | 'NONE';
+
+export interface ApiCaller {
+  name: string;
+  /** SHA-256 of the key: plaintext keys are hashed at start-up and never kept. */
+  keySha256: Buffer;
+  roles: Role[];
+}
+
+export interface DialnexaConfig {
+  baseUrl: string;
+  apiKey: string;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  /** Attempts of an idempotent GET before it fails (the first try included). */
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** The longest a request will wait for a rate-limit window before failing retryably. */
+  maxRateLimitWaitMs: number;
+}
+
+export interface S3Config {
+  bucket: string;
+  endpoint: string | undefined;
+  region: string;
+  forcePathStyle: boolean;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+}
+
+export interface ArchiveConfig {
+  prefix: string;
+  lockMode: ArchiveLockMode;
+  retentionDays: number;
+  /** Part size of multipart uploads; memory per running export is a few parts. */
+  partSizeBytes: number;
+}
+
+export interface RunnerConfig {
+  /** False for a replica that serves the API only. */
+  enabled: boolean;
+  concurrency: number;
+  leaseSeconds: number;
+  deleteSettleTimeoutS: number;
+  deleteBackoffBaseMs: number;
+  deleteBackoffMaxMs: number;
+  /** How often stalled teardowns (no live lease, no job) are found and re-queued. */
+  sweepIntervalS: number;
+  /** Tries of a step that failed retryably (the dependency may come back) before it is recorded. */
+  stepAttempts: number;
+  stepBackoffMs: number;
+}
+
+export interface AppConfig {
+  port: number;
+  databaseUrl: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  migrateOnStart: boolean;
+  bodyLimitBytes: number;
+  approvalsRequired: number;
+  approvalTtlHours: number;
+  dialnexa: DialnexaConfig;
+  s3: S3Config;
+  archive: ArchiveConfig;
+  runner: RunnerConfig;
+  apiKeys: ApiCaller[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v === 'true' || v === '1'));
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      if (!/^\d+$/.test(v)) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      const n = Number(v);
+      if (n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const required = z.string({ error: 'is required' }).min(1, 'is required');
+
+const url = (what: string) =>
+  z.string().refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:' || u.protocol.startsWith('postgres');
+    } catch {
+      return false; // not a URL: reported by the message below
+    }
+  }, `must be ${what}`);
+
+const apiKeyEntry = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9_.:@-]+$/, 'name: letters, digits and _.:@- only'),
+  key: z.string().min(16, 'key: at least 16 characters (or sha256:<64 hex>)'),
+  roles: z.array(z.enum(ROLES)).min(1),
+});
+
+const apiKeys = z.string({ error: 'is required' }).transform((raw, ctx) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {name, key, roles}' });
+    return z.NEVER;
+  }
+  const result = z.array(apiKeyEntry).min(1).safeParse(parsed);
+  if (!result.success) {
+    // never echo the keys themselves
+    ctx.addIssue({
+      code: 'custom',
+      message: result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; '),
+    });
+    return z.NEVER;
+  }
+  const callers: ApiCaller[] = [];
+  for (const entry of result.data) {
+    const hashed = /^sha256:([0-9a-fA-F]{64})$/.exec(entry.key);
+    if (entry.key.startsWith('sha256:') && !hashed) {
+      ctx.addIssue({ code: 'custom', message: `caller ${entry.name}: sha256: must be followed by 64 hex digits` });
+      return z.NEVER;
+    }
+    if (callers.some((c) => c.name === entry.name)) {
+      ctx.addIssue({ code: 'custom', message: `caller ${entry.name} is listed twice` });
+      return z.NEVER;
+    }
+    callers.push({
+      name: entry.name,
+      keySha256: hashed
+        ? Buffer.from(hashed[1]!, 'hex')
+        : createHash('sha256').update(entry.key, 'utf8').digest(),
+      roles: [...new Set(entry.roles)],
+    });
+  }
+  return callers;
+});
+
+const schema = z.object({
+  PORT: int(3000, 0, 65535),
+  DATABASE_URL: required.pipe(url('a postgresql:// URL')),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  MIGRATE_ON_START: bool(true),
+  BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
+  APPROVALS_REQUIRED: int(0, 0, 5),
+  APPROVAL_TTL_HOURS: int(168, 1, 24 * 365),
+  DIALNEXA_BASE_URL: url('an http(s) URL').default('https://api.dialnexa.com'),
+  DIALNEXA_API_KEY: required,
+  DIALNEXA_CONNECT_TIMEOUT_MS: int(5_000, 100, 120_000),
+  DIALNEXA_HEADERS_TIMEOUT_MS: int(30_000, 100, 600_000),
+  DIALNEXA_BODY_TIMEOUT_MS: int(30_000, 100, 600_000),
+  DIALNEXA_MAX_ATTEMPTS: int(6, 1, 20),
+  DIALNEXA_RETRY_BASE_MS: int(250, 1, 60_000),
+  DIALNEXA_RETRY_MAX_MS: int(15_000, 1, 600_000),
+  DIALNEXA_MAX_RATE_LIMIT_WAIT_MS: int(120_000, 0, 3_600_000),
+  S3_BUCKET: required,
+  S3_ENDPOINT: url('an http(s) URL').optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_FORCE_PATH_STYLE: bool(false),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  ARCHIVE_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9_.-]+\/)*$/, 'must be empty or path segments ending in /')
+    .default('teardowns/'),
+  ARCHIVE_LOCK_MODE: z.enum(['COMPLIANCE', 'GOVERNANCE', 'NONE']).default('NONE'),
+  ARCHIVE_RETENTION_DAYS: int(2555, 1, 36500),
+  ARCHIVE_PART_SIZE_MB: int(8, 5, 512),
+  API_KEYS: apiKeys,
+  DELETE_SETTLE_TIMEOUT_S: int(600, 1, 86_400),
+  DELETE_BACKOFF_BASE_MS: int(1_000, 1, 60_000),
+  DELETE_BACKOFF_MAX_MS: int(30_000, 1, 600_000),
+  RUNNER_ENABLED: bool(true),
+  RUNNER_CONCURRENCY: int(4, 1, 64),
+  RUNNER_LEASE_SECONDS: int(30, 5, 3600),
+  RUNNER_SWEEP_INTERVAL_S: int(15, 1, 3600),
+  RUNNER_STEP_ATTEMPTS: int(3, 1, 20),
+  RUNNER_STEP_BACKOFF_MS: int(2_000, 0, 600_000),
+});
+
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  // an empty variable is treated as unset, as shells and compose files often leave them
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const e = result.data;
+  if (e.APPROVALS_REQUIRED > 0) {
+    // Refused rather than ignored: a teardown must never run without the approvals it was promised.
+    throw new ConfigError(['APPROVALS_REQUIRED above 0 is not supported by this version yet (four-eyes approval)']);
+  }
+  if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError(['AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together']);
+  }
+  return {
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    logLevel: e.LOG_LEVEL,
+    migrateOnStart: e.MIGRATE_ON_START,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    approvalsRequired: e.APPROVALS_REQUIRED,
+    approvalTtlHours: e.APPROVAL_TTL_HOURS,
+    dialnexa: {
+      baseUrl: e.DIALNEXA_BASE_URL.replace(/\/+$/, ''),
+      apiKey: e.DIALNEXA_API_KEY,
+      connectTimeoutMs: e.DIALNEXA_CONNECT_TIMEOUT_MS,
+      headersTimeoutMs: e.DIALNEXA_HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: e.DIALNEXA_BODY_TIMEOUT_MS,
+      maxAttempts: e.DIALNEXA_MAX_ATTEMPTS,
+      retryBaseMs: e.DIALNEXA_RETRY_BASE_MS,
+      retryMaxMs: e.DIALNEXA_RETRY_MAX_MS,
+      maxRateLimitWaitMs: e.DIALNEXA_MAX_RATE_LIMIT_WAIT_MS,
+    },
+    s3: {
+      bucket: e.S3_BUCKET,
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      accessKeyId: e.AWS_ACCESS_KEY_ID,
+      secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+    },
+    archive: {
+      prefix: e.ARCHIVE_PREFIX,
+      lockMode: e.ARCHIVE_LOCK_MODE,
+      retentionDays: e.ARCHIVE_RETENTION_DAYS,
+      partSizeBytes: e.ARCHIVE_PART_SIZE_MB * 1024 * 1024,
+    },
+    runner: {
+      enabled: e.RUNNER_ENABLED,
+      concurrency: e.RUNNER_CONCURRENCY,
+      leaseSeconds: e.RUNNER_LEASE_SECONDS,
+      deleteSettleTimeoutS: e.DELETE_SETTLE_TIMEOUT_S,
+      deleteBackoffBaseMs: e.DELETE_BACKOFF_BASE_MS,
+      deleteBackoffMaxMs: e.DELETE_BACKOFF_MAX_MS,
+      sweepIntervalS: e.RUNNER_SWEEP_INTERVAL_S,
+      stepAttempts: e.RUNNER_STEP_ATTEMPTS,
+      stepBackoffMs: e.RUNNER_STEP_BACKOFF_MS,
+    },
+    apiKeys: e.API_KEYS,
+  };
+}

@@ -1,0 +1,435 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { type Dispatcher, Pool } from 'undici';
+import { DomainError, isDomainError } from '../common/domain-error.js';
+import type { AppConfig, DialnexaConfig } from '../config/app.config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import {
+  badResponseError,
+  type UpstreamRequestContext,
+  upstreamMessageOf,
+  upstreamStatusError,
+  upstreamTransportError,
+} from './dialnexa.error.js';
+import type { CancelOutcome, DialnexaResource, JsonObject, ListPage, PageMeta } from './dialnexa.types.js';
+import {
+  type Clock,
+  InProcessRateGate,
+  type RateGate,
+  type RateLimitHeaders,
+  realSleep,
+  type Sleep,
+} from './rate-limit.gate.js';
+
+/** Seams for tests, and for sharing one rate gate across replicas. */
+export interface DialnexaClientDeps {
+  /** Replaces the client's own pool (tests pass an undici `MockAgent`); the client does not close it. */
+  dispatcher?: Dispatcher;
+  clock?: Clock;
+  sleep?: Sleep;
+  /** In [0, 1): the jitter of retry back-off. */
+  random?: () => number;
+  gate?: RateGate;
+  logger?: DialnexaLogger;
+}
+
+/** The part of Nest's `Logger` this client uses. Lines carry method, path, status and timing: never a body. */
+export interface DialnexaLogger {
+  debug(message: string): void;
+  warn(message: string): void;
+}
+
+/** Optional provider token: a module may supply `DialnexaClientDeps` (for instance a shared gate). */
+export const DIALNEXA_CLIENT_DEPS = Symbol('DIALNEXA_CLIENT_DEPS');
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/**
+ * How a request may be repeated. GETs are idempotent and are retried on 5xx, resets and timeouts.
+ * A cancel or delete that got no answer may have been performed: the caller has recorded the
+ * attempt and decides, so those are never resent here. A 429 means DialNexa did not perform the
+ * request, so every request is resent after the rate-limit wait.
+ */
+type RetryPolicy = 'idempotent' | 'rate-limit-only' | 'none';
+
+interface Call extends UpstreamRequestContext {
+  method: Method;
+  query?: string;
+  retry: RetryPolicy;
+  signal?: AbortSignal;
+}
+
+interface Reply {
+  status: number;
+  headers: Dispatcher.ResponseData['headers'];
+  text: string;
+}
+
+const PAGE_LIMIT = 100;
+/** A workflow id that cannot exist: `probe` expects DialNexa to answer it with 404. */
+const PROBE_WORKFLOW_ID = 'readyz-probe';
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function header(headers: Reply['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function rateLimitHeaders(headers: Reply['headers']): RateLimitHeaders {
+  return {
+    limit: header(headers, 'x-ratelimit-limit'),
+    remaining: header(headers, 'x-ratelimit-remaining'),
+    reset: header(headers, 'x-ratelimit-reset'),
+    retryAfter: header(headers, 'retry-after'),
+  };
+}
+
+/** One path segment; ids are opaque, but an empty or dot segment would address another resource. */
+function segment(value: string, what: string): string {
+  if (value === '' || value === '.' || value === '..') {
+    throw new DomainError('VALIDATION_FAILED', `${what} must be a non-empty id`, {
+      details: { field: what },
+    });
+  }
+  return encodeURIComponent(value);
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * The `{statusCode, message, data}` envelope of DialNexa's second API description, when present.
+ * A plain resource never has both a numeric `statusCode` and a `data` key.
+ */
+function unwrap(body: unknown): { payload: unknown; outerMeta: unknown } {
+  if (isObject(body) && typeof body.statusCode === 'number' && 'data' in body) {
+    return { payload: body.data, outerMeta: body.meta };
+  }
+  return { payload: body, outerMeta: undefined };
+}
+
+/**
+ * The DialNexa REST API, as the teardown needs it. Every object is returned as served (unknown
+ * fields kept); every failure is a `DomainError` whose message and details never carry the key,
+ * a query string or a body.
+ */
+@Injectable()
+export class DialnexaClient implements OnModuleDestroy {
+  private readonly config: DialnexaConfig;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly clock: Clock;
+  private readonly sleep: Sleep;
+  private readonly random: () => number;
+  private readonly gate: RateGate;
+  private readonly logger: DialnexaLogger;
+  private closed = false;
+
+  constructor(
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'dialnexa'>,
+    @Optional() @Inject(DIALNEXA_CLIENT_DEPS) deps: DialnexaClientDeps | null = null,
+  ) {
+    const d = deps ?? {};
+    this.config = config.dialnexa;
+    const base = new URL(this.config.baseUrl);
+    this.origin = base.origin;
+    // DIALNEXA_BASE_URL is the API root without /v1; it may sit below a path (a proxy, the simulator)
+    this.basePath = base.pathname.replace(/\/+$/, '');
+    this.clock = d.clock ?? Date.now;
+    this.sleep = d.sleep ?? realSleep;
+    this.random = d.random ?? Math.random;
+    this.gate =
+      d.gate ??
+      new InProcessRateGate({
+        maxWaitMs: this.config.maxRateLimitWaitMs,
+        clock: this.clock,
+        sleep: this.sleep,
+      });
+    this.logger = d.logger ?? new Logger(DialnexaClient.name);
+    if (d.dispatcher) {
+      this.dispatcher = d.dispatcher;
+      this.ownsDispatcher = false;
+    } else {
+      this.dispatcher = new Pool(this.origin, {
+        connect: { timeout: this.config.connectTimeoutMs },
+        headersTimeout: this.config.headersTimeoutMs,
+        bodyTimeout: this.config.bodyTimeoutMs,
+      });
+      this.ownsDispatcher = true;
+    }
+  }
+
+  /** For tests and scripts: a client outside Nest. */
+  static create(config: DialnexaConfig, deps: DialnexaClientDeps = {}): DialnexaClient {
+    return new DialnexaClient({ dialnexa: config }, deps);
+  }
+
+  async getWorkflow(workflowId: string, opts: RequestOptions = {}): Promise<JsonObject> {
+    const path = this.workflowPath(workflowId);
+    return this.getObject(path, opts);
+  }
+
+  /**
+   * The pages of one collection, each fetched only when the previous one has been consumed, so
+   * memory stays one page whatever the number of leads. Paging is over live data: an item may
+   * appear on two pages, or be skipped, while the workflow runs.
+   */
+  async *pages(
+    workflowId: string,
+    resource: DialnexaResource,
+    opts: RequestOptions = {},
+  ): AsyncGenerator<ListPage> {
+    const path = `${this.workflowPath(workflowId)}/${resource}`;
+    for (let page = 1; ; page++) {
+      const call: Call = {
+        method: 'GET',
+        path,
+        query: `page=${page}&limit=${PAGE_LIMIT}`,
+        retry: 'idempotent',
+        signal: opts.signal,
+      };
+      const reply = await this.send(call);
+      if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
+      const { items, meta } = this.parseList(call, reply, page);
+      yield { items, meta, page };
+      // without meta the one response is the whole list: asking for page 2 would repeat it
+      if (meta === undefined || items.length === 0 || page >= meta.totalPages) return;
+    }
+  }
+
+  /** Nodes or edges, which are few: the whole list in memory. `total` is DialNexa's own count. */
+  async listAll(
+    workflowId: string,
+    resource: 'nodes' | 'edges',
+    opts: RequestOptions = {},
+  ): Promise<{ items: JsonObject[]; total: number | undefined }> {
+    const items: JsonObject[] = [];
+    let total: number | undefined;
+    for await (const page of this.pages(workflowId, resource, opts)) {
+      items.push(...page.items);
+      total = page.meta?.total;
+    }
+    return { items, total };
+  }
+
+  async getLeadHistory(workflowId: string, leadId: string, opts: RequestOptions = {}): Promise<JsonObject> {
+    const path = `${this.workflowPath(workflowId)}/leads/${segment(leadId, 'leadId')}/history`;
+    return this.getObject(path, opts);
+  }
+
+  /** 409 means already completed or cancelled: for a teardown, the same as a successful cancel. */
+  async cancelWorkflow(workflowId: string, opts: RequestOptions = {}): Promise<CancelOutcome> {
+    const call: Call = {
+      method: 'POST',
+      path: `${this.workflowPath(workflowId)}/cancel`,
+      retry: 'rate-limit-only',
+      signal: opts.signal,
+    };
+    const reply = await this.send(call);
+    if (reply.status >= 200 && reply.status < 300) return 'cancelled';
+    if (reply.status === 409) return 'already_terminal';
+    throw this.statusError(call, reply);
+  }
+
+  /**
+   * 404 is an error here: only the caller knows whether it had sent a DELETE before (then the
+   * 404 proves the deletion) or never did (then the workflow was never there to delete).
+   */
+  async deleteWorkflow(workflowId: string, opts: RequestOptions = {}): Promise<void> {
+    const call: Call = {
+      method: 'DELETE',
+      path: this.workflowPath(workflowId),
+      retry: 'rate-limit-only',
+      signal: opts.signal,
+    };
+    const reply = await this.send(call);
+    if (reply.status >= 200 && reply.status < 300) return;
+    throw this.statusError(call, reply);
+  }
+
+  /** Readiness: DialNexa is reachable and accepts the key when it answers 404 for a workflow that cannot exist. */
+  async probe(opts: RequestOptions = {}): Promise<void> {
+    const call: Call = {
+      method: 'GET',
+      path: this.workflowPath(PROBE_WORKFLOW_ID),
+      retry: 'none',
+      signal: opts.signal,
+    };
+    const reply = await this.send(call);
+    // 429: the key is known and the service answers; being rate limited is no reason to be unready
+    if (reply.status === 404 || reply.status === 429 || (reply.status >= 200 && reply.status < 300)) return;
+    throw this.statusError(call, reply);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.close();
+  }
+
+  private workflowPath(workflowId: string): string {
+    return `/v1/workflows/${segment(workflowId, 'workflowId')}`;
+  }
+
+  private async getObject(path: string, opts: RequestOptions): Promise<JsonObject> {
+    const call: Call = { method: 'GET', path, retry: 'idempotent', signal: opts.signal };
+    const reply = await this.send(call);
+    if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
+    const { payload } = unwrap(this.parseJson(call, reply));
+    if (!isObject(payload)) throw badResponseError(call, reply.status, 'is not a JSON object');
+    return payload;
+  }
+
+  private parseJson(call: Call, reply: Reply): unknown {
+    try {
+      return JSON.parse(reply.text);
+    } catch {
+      // the SyntaxError quotes the body (lead phone numbers): it is not kept as the cause
+      throw badResponseError(call, reply.status, 'is not valid JSON');
+    }
+  }
+
+  private parseList(
+    call: Call,
+    reply: Reply,
+    page: number,
+  ): { items: JsonObject[]; meta: PageMeta | undefined } {
+    const { payload, outerMeta } = unwrap(this.parseJson(call, reply));
+    let items: unknown;
+    let meta: unknown;
+    if (Array.isArray(payload)) {
+      items = payload;
+      meta = outerMeta;
+    } else if (isObject(payload) && Array.isArray(payload.data)) {
+      items = payload.data;
+      meta = payload.meta ?? outerMeta;
+    } else {
+      throw badResponseError(call, reply.status, 'is not a list');
+    }
+    const list = items as unknown[];
+    if (!list.every(isObject))
+      throw badResponseError(call, reply.status, 'lists something that is not an object');
+    return { items: list, meta: this.parseMeta(call, reply, meta, page) };
+  }
+
+  private parseMeta(call: Call, reply: Reply, meta: unknown, page: number): PageMeta | undefined {
+    if (meta === undefined || meta === null) return undefined;
+    if (!isObject(meta)) throw badResponseError(call, reply.status, 'has a malformed paging meta');
+    const limit = num(meta.limit) ?? PAGE_LIMIT;
+    const total = num(meta.total);
+    // an archive must not end early on a guess: without a total there is no knowing where the list ends
+    if (total === undefined) throw badResponseError(call, reply.status, 'has a paging meta without a total');
+    const totalPages = num(meta.totalPages) ?? (limit > 0 ? Math.ceil(total / limit) : 0);
+    return { page: num(meta.page) ?? page, limit, total, totalPages };
+  }
+
+  private statusError(call: Call, reply: Reply): DomainError {
+    return upstreamStatusError(reply.status, call, upstreamMessageOf(reply.text, this.config.apiKey));
+  }
+
+  /**
+   * Sends one request through the rate gate, repeating it as its retry policy allows. Resolves
+   * with the final answer whatever its status; rejects only when no answer came.
+   */
+  private async send(call: Call): Promise<Reply> {
+    const { signal } = call;
+    let sent = 0;
+    let failures = 0;
+    let rateLimited = 0;
+    for (;;) {
+      await this.acquire(call);
+      sent++;
+      const started = this.clock();
+      let reply: Reply;
+      try {
+        reply = await this.once(call);
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        const { error: mapped, transient } = upstreamTransportError(error, call, this.config.apiKey);
+        failures++;
+        if (call.retry === 'idempotent' && transient && failures < this.config.maxAttempts) {
+          await this.backoff(call, failures, sent, mapped.code);
+          continue;
+        }
+        throw mapped;
+      }
+      this.gate.observe(rateLimitHeaders(reply.headers), reply.status);
+      this.logger.debug(
+        `${call.method} ${call.path} ${reply.status} ${this.clock() - started}ms attempt ${sent}`,
+      );
+      if (reply.status === 429 && call.retry !== 'none' && rateLimited + 1 < this.config.maxAttempts) {
+        rateLimited++;
+        this.logger.warn(`${call.method} ${call.path} rate limited (429), retrying after the window`);
+        continue;
+      }
+      if (reply.status >= 500 && call.retry === 'idempotent') {
+        failures++;
+        if (failures < this.config.maxAttempts) {
+          await this.backoff(call, failures, sent, `HTTP ${reply.status}`);
+          continue;
+        }
+      }
+      return reply;
+    }
+  }
+
+  /** The gate's refusal names the request it held back. */
+  private async acquire(call: Call): Promise<void> {
+    try {
+      await this.gate.acquire(call.signal);
+    } catch (error) {
+      if (call.signal?.aborted || !isDomainError(error)) throw error;
+      throw new DomainError(error.code, `${error.message} (${call.method} ${call.path})`, {
+        retryable: error.retryable,
+        details: { status: 429, method: call.method, path: call.path, ...error.details },
+        cause: error,
+      });
+    }
+  }
+
+  /** Full jitter: a uniform wait in [0, min(max, base * 2^(n-1))). */
+  private async backoff(call: Call, failures: number, sent: number, why: string): Promise<void> {
+    const ceiling = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** (failures - 1));
+    const waitMs = Math.floor(this.random() * ceiling);
+    this.logger.warn(
+      `${call.method} ${call.path} failed (${why}) on attempt ${sent}, retrying in ${waitMs}ms`,
+    );
+    await this.sleep(waitMs, call.signal);
+  }
+
+  private async once(call: Call): Promise<Reply> {
+    const path = `${this.basePath}${call.path}${call.query === undefined ? '' : `?${call.query}`}`;
+    const response = await this.dispatcher.request({
+      origin: this.origin,
+      path,
+      method: call.method,
+      headers: { authorization: `Bearer ${this.config.apiKey}`, accept: 'application/json' },
+      signal: call.signal,
+      headersTimeout: this.config.headersTimeoutMs,
+      bodyTimeout: this.config.bodyTimeoutMs,
+    });
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      // the answer of a cancel or delete is its status; its body only ever feeds an error message
+      if (call.method === 'GET' || call.signal?.aborted) throw error;
+      this.logger.warn(`${call.method} ${call.path} ${response.statusCode}: body unreadable`);
+      text = '';
+    }
+    return { status: response.statusCode, headers: response.headers, text };
+  }
+}

@@ -1,0 +1,24 @@
+/** A JSON object exactly as DialNexa served it: every field kept, known or not. */
+export type JsonObject = Record<string, unknown>;
+
+/** DialNexa's paging meta, `{page, limit, total, totalPages}`. */
+export interface PageMeta {
+  page: number;
+  limit: number;
+  total: number;
+  totalPages: number;
+}
+
+export interface ListPage {
+  items: JsonObject[];
+  /** Absent when DialNexa served the list without paging meta: then this one page is the whole list. */
+  meta: PageMeta | undefined;
+  /** The page number that was asked for (1-based). */
+  page: number;
+}
+
+/** The per-workflow collections the archive reads. */
+export type DialnexaResource = 'nodes' | 'edges' | 'leads';
+
+/** `already_terminal`: DialNexa answered 409, the workflow was already completed or cancelled. */
+export type CancelOutcome = 'cancelled' | 'already_terminal';

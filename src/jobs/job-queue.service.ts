@@ -1,0 +1,77 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { PgBoss } from 'pg-boss';
+import type { AppConfig } from '../config/app.config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+
+export const TEARDOWN_QUEUE = 'teardown-run';
+
+export interface TeardownJob {
+  teardownId: string;
+}
+
+/**
+ * The durable queue (pg-boss, in the service's own PostgreSQL database, schema `pgboss`). A job
+ * only says "run this teardown"; the teardown row is the state. A job whose worker dies stops
+ * sending heartbeats and is handed to another worker after `heartbeatSeconds`.
+ */
+@Injectable()
+export class JobQueueService implements OnApplicationShutdown {
+  private readonly logger = new Logger(JobQueueService.name);
+  private boss: PgBoss | null = null;
+  private starting: Promise<PgBoss> | null = null;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  private async started(): Promise<PgBoss> {
+    this.starting ??= (async () => {
+      const boss = new PgBoss({
+        connectionString: this.config.databaseUrl,
+        schema: 'pgboss',
+        max: 4,
+        application_name: 'dialnexa-teardown-jobs',
+      });
+      boss.on('error', (error: Error) => this.logger.error(`job queue: ${error.message}`));
+      await boss.start();
+      if (!(await boss.getQueue(TEARDOWN_QUEUE))) {
+        await boss.createQueue(TEARDOWN_QUEUE, {
+          // A teardown may legitimately run for a long time (waiting for leads to settle), so the
+          // lease is kept alive by heartbeats rather than bounded by a short expiry.
+          heartbeatSeconds: 30,
+          expireInSeconds: 6 * 3600,
+          retryLimit: 100,
+          retryDelay: 5,
+          retryBackoff: true,
+          retryDelayMax: 120,
+        });
+      }
+      this.boss = boss;
+      return boss;
+    })();
+    return this.starting;
+  }
+
+  async enqueue(teardownId: string): Promise<void> {
+    const boss = await this.started();
+    await boss.send(TEARDOWN_QUEUE, { teardownId } satisfies TeardownJob);
+  }
+
+  async work(concurrency: number, handler: (job: TeardownJob, signal: AbortSignal) => Promise<void>): Promise<void> {
+    const boss = await this.started();
+    await boss.work<TeardownJob>(
+      TEARDOWN_QUEUE,
+      { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 1 },
+      async ([job]) => {
+        if (job) await handler(job.data, job.signal);
+      },
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.started();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // Stop taking jobs; a teardown still running is resumed elsewhere from its last step.
+    await this.boss?.stop({ graceful: true, timeout: 10_000, close: true });
+  }
+}

@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module.js';
+import { JsonLogger } from './common/json-logger.js';
+import { type AppConfig, ConfigError, loadConfig } from './config/app.config.js';
+import { applyMigrations } from './db/migrations.js';
+import { configureApp } from './http.js';
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = new JsonLogger(config.logLevel);
+  if (config.migrateOnStart) {
+    await applyMigrations(config.databaseUrl, (line) => logger.log(line, 'Migrations'));
+  }
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    logger,
+    bodyParser: false,
+  });
+  configureApp(app, config);
+  app.enableShutdownHooks();
+  await app.listen(config.port, '0.0.0.0');
+  logger.log(`listening on port ${config.port}`, 'Main');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { ArchiveStoreClient } from '../archive/archive-store.client.js';
+import { Public } from '../auth/api-key.guard.js';
+import type { AppConfig } from '../config/app.config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
+import { HealthRepository } from './health.repository.js';
+
+interface Check {
+  ok: boolean;
+  ms: number;
+  reason?: string;
+}
+
+const CHECK_TIMEOUT_MS = 3_000;
+/** The upstream probe costs a request of the rate limit: its answer is reused for a while. */
+const UPSTREAM_CACHE_MS = 10_000;
+
+@Controller()
+@Public()
+export class HealthController {
+  private upstream: { at: number; check: Check } | null = null;
+
+  constructor(
+    private readonly db: HealthRepository,
+    private readonly store: ArchiveStoreClient,
+    private readonly dialnexa: DialnexaClient,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get('healthz')
+  @HttpCode(200)
+  healthz() {
+    return { status: 'ok' };
+  }
+
+  @Get('readyz')
+  async readyz(@Res({ passthrough: true }) response: Response) {
+    const [database, bucket, upstream] = await Promise.all([
+      timed(() => this.db.ping()),
+      timed(async () => {
+        const result = await this.store.checkBucket(this.config.archive.lockMode);
+        if (!result.ok) throw new Error(result.reason);
+      }),
+      this.upstreamCheck(),
+    ]);
+    const ok = database.ok && bucket.ok && upstream.ok;
+    response.status(ok ? 200 : 503);
+    return { status: ok ? 'ready' : 'not_ready', checks: { database, bucket, upstream } };
+  }
+
+  private async upstreamCheck(): Promise<Check> {
+    if (this.upstream && this.upstream.check.ok && Date.now() - this.upstream.at < UPSTREAM_CACHE_MS) {
+      return this.upstream.check;
+    }
+    const check = await timed(() => this.dialnexa.probe({ signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) }));
+    this.upstream = { at: Date.now(), check };
+    return check;
+  }
+}
+
+async function timed(fn: () => Promise<void>): Promise<Check> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return { ok: true, ms: Date.now() - started };
+  } catch (error) {
+    return { ok: false, ms: Date.now() - started, reason: error instanceof Error ? error.message.slice(0, 200) : 'failed' };
+  } finally {
+    clearTimeout(timer);
+  }
+}

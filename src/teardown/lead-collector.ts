@@ -1,0 +1,54 @@
+import { DomainError } from '../common/domain-error.js';
+import type { JsonObject } from '../common/json.js';
+
+export interface LeadPage {
+  items: JsonObject[];
+  meta: { total: number } | undefined;
+}
+
+/**
+ * Turns DialNexa's page-based lead listing into a stream of distinct leads. Pages over live data
+ * can repeat a lead (dropped here, by id) or skip one (caught by comparing the count with the
+ * `meta.total` DialNexa reported): an incomplete listing throws, which aborts the upload before
+ * any manifest is written.
+ */
+export class LeadCollector {
+  private readonly seen = new Set<string>();
+  private reportedTotal: number | null = null;
+  duplicates = 0;
+
+  constructor(private readonly pages: AsyncIterable<LeadPage>) {}
+
+  get totalReported(): number | null {
+    return this.reportedTotal;
+  }
+
+  get count(): number {
+    return this.seen.size;
+  }
+
+  async *leads(): AsyncGenerator<JsonObject> {
+    for await (const page of this.pages) {
+      if (page.meta) this.reportedTotal = page.meta.total;
+      for (const lead of page.items) {
+        const id = typeof lead['id'] === 'string' ? lead['id'] : null;
+        if (id === null) {
+          throw new DomainError('UPSTREAM_BAD_RESPONSE', 'DialNexa listed a lead without an id', { retryable: false });
+        }
+        if (this.seen.has(id)) {
+          this.duplicates += 1;
+          continue;
+        }
+        this.seen.add(id);
+        yield lead;
+      }
+    }
+    if (this.reportedTotal !== null && this.seen.size < this.reportedTotal) {
+      throw new DomainError(
+        'ARCHIVE_INCOMPLETE',
+        `listed ${this.seen.size} distinct leads but DialNexa reports ${this.reportedTotal}: leads moved while being listed`,
+        { retryable: true, details: { listed: this.seen.size, reported: this.reportedTotal } },
+      );
+    }
+  }
+}

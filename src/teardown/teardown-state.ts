@@ -1,0 +1,114 @@
+import { DomainError } from '../common/domain-error.js';
+import type { TeardownError, TeardownStatus, TeardownStep } from './teardown.js';
+
+/**
+ * The teardown state machine as a pure function: the runner and the API compute every change of
+ * status and step here and only then persist it. Nothing in this file does I/O.
+ *
+ * The order of the steps is the service's central promise: the archive is exported, verified and
+ * its `archive.exported` audit event committed before the workflow is cancelled, and the cancel
+ * precedes the delete. A dry run stops after the audit step.
+ */
+
+export interface TeardownState {
+  status: TeardownStatus;
+  step: TeardownStep;
+  dryRun: boolean;
+  /** Whether a cancel may have reached DialNexa: from then on the teardown cannot be aborted. */
+  cancelSent: boolean;
+  error: TeardownError | null;
+}
+
+export type TeardownEvent =
+  | { type: 'started' }
+  | { type: 'step_succeeded'; step: TeardownStep }
+  | { type: 'step_failed'; step: TeardownStep; error: Omit<TeardownError, 'step'> }
+  | { type: 'abort_requested' }
+  | { type: 'retry_requested' };
+
+/** The steps a teardown runs, in order. `finalize` is reserved for the post-cancel snapshot. */
+export function pipeline(dryRun: boolean): readonly TeardownStep[] {
+  return dryRun ? ['export', 'verify', 'audit'] : ['export', 'verify', 'audit', 'cancel', 'delete'];
+}
+
+export function statusOfStep(step: TeardownStep): 'exporting' | 'cancelling' | 'deleting' {
+  switch (step) {
+    case 'export':
+    case 'verify':
+    case 'audit':
+      return 'exporting';
+    case 'cancel':
+      return 'cancelling';
+    case 'finalize':
+    case 'delete':
+      return 'deleting';
+  }
+}
+
+export class TransitionRefusedError extends DomainError {}
+
+function refuse(state: TeardownState, event: TeardownEvent): never {
+  const code =
+    event.type === 'abort_requested'
+      ? 'TEARDOWN_NOT_ABORTABLE'
+      : event.type === 'retry_requested'
+        ? 'TEARDOWN_NOT_RETRYABLE'
+        : 'INTERNAL_ERROR';
+  throw new TransitionRefusedError(code, refusalMessage(state, event), {
+    details: { status: state.status, step: state.step },
+  });
+}
+
+function refusalMessage(state: TeardownState, event: TeardownEvent): string {
+  if (event.type === 'abort_requested') {
+    if (state.cancelSent && state.status !== 'aborted') {
+      return 'The cancel has been sent to DialNexa; the teardown can no longer be aborted.';
+    }
+    return `A teardown that is ${state.status} cannot be aborted.`;
+  }
+  if (event.type === 'retry_requested') {
+    if (state.status === 'failed' && state.error && !state.error.retryable) {
+      return `The teardown failed with ${state.error.code}, which a retry cannot fix.`;
+    }
+    return `Only a failed teardown can be retried; this one is ${state.status}.`;
+  }
+  return `Event ${event.type} is not valid for a teardown that is ${state.status} at step ${state.step}.`;
+}
+
+export function transition(state: TeardownState, event: TeardownEvent): TeardownState {
+  switch (event.type) {
+    case 'started':
+      if (state.status !== 'queued') return refuse(state, event);
+      return { ...state, status: statusOfStep(state.step), error: null };
+
+    case 'step_succeeded': {
+      if (!isWorking(state.status) || event.step !== state.step) return refuse(state, event);
+      const steps = pipeline(state.dryRun);
+      const next = steps[steps.indexOf(event.step) + 1];
+      const cancelSent = state.cancelSent || event.step === 'cancel';
+      if (next === undefined) return { ...state, status: 'completed', cancelSent };
+      return { ...state, status: statusOfStep(next), step: next, cancelSent };
+    }
+
+    case 'step_failed':
+      if (!isWorking(state.status) || event.step !== state.step) return refuse(state, event);
+      return { ...state, status: 'failed', error: { ...event.error, step: event.step } };
+
+    case 'abort_requested':
+      // Abort is allowed until the cancel may have reached DialNexa: once cancelled, a workflow
+      // cannot be resumed, so aborting then would leave it neither running nor deleted.
+      if (state.cancelSent) return refuse(state, event);
+      if (!['awaiting_approval', 'queued', 'exporting', 'cancelling'].includes(state.status)) {
+        return refuse(state, event);
+      }
+      return { ...state, status: 'aborted' };
+
+    case 'retry_requested':
+      if (state.status !== 'failed' || !state.error?.retryable) return refuse(state, event);
+      return { ...state, status: 'queued', error: null };
+  }
+}
+
+function isWorking(status: TeardownStatus): boolean {
+  return status === 'exporting' || status === 'cancelling' || status === 'deleting';
+}

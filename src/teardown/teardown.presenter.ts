@@ -1,0 +1,39 @@
+import type { Teardown } from './teardown.js';
+
+/** The teardown resource of the service contract (`GET /v1/teardowns/{id}`). */
+export function presentTeardown(teardown: Teardown) {
+  const archive = teardown.archive;
+  return {
+    id: teardown.id,
+    workflowId: teardown.workflowId,
+    status: teardown.status,
+    dryRun: teardown.dryRun,
+    includeLeadHistory: teardown.includeLeadHistory,
+    reason: teardown.reason,
+    ticket: teardown.ticket,
+    requestedBy: teardown.requestedBy,
+    approvals: [] as unknown[],
+    attempt: teardown.attempt,
+    createdAt: teardown.createdAt.toISOString(),
+    updatedAt: teardown.updatedAt.toISOString(),
+    completedAt: teardown.completedAt?.toISOString() ?? null,
+    progress: {
+      step: teardown.step,
+      leadsExported: teardown.leadsExported,
+      leadsTotal: teardown.leadsTotal,
+    },
+    archive: archive
+      ? {
+          bucket: archive.bucket,
+          manifestKey: archive.manifestKey,
+          manifestSha256: archive.manifestSha256,
+          manifestVersionId: archive.manifestVersionId,
+          counts: archive.counts,
+          verifiedAt: archive.verifiedAt,
+        }
+      : null,
+    error: teardown.error,
+  };
+}
+
+export type TeardownResource = ReturnType<typeof presentTeardown>;

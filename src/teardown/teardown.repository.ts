@@ -1,0 +1,366 @@
+import { Injectable } from '@nestjs/common';
+import type { ArchiveRef } from '../archive/manifest.js';
+import { appendInTransaction } from '../audit/audit.repository.js';
+import type { NewAuditEvent } from '../audit/audit-event.js';
+import { DomainError, type ErrorCode } from '../common/domain-error.js';
+import { newTeardownId } from '../common/ids.js';
+import { type Prisma, PrismaService } from '../db/prisma.service.js';
+import {
+  ACTIVE_STATUSES,
+  type NewTeardown,
+  RUNNING_STATUSES,
+  type Teardown,
+  type TeardownStatus,
+  type TeardownStep,
+} from './teardown.js';
+import { transition, type TeardownEvent } from './teardown-state.js';
+
+type Tx = Prisma.TransactionClient;
+type Row = Awaited<ReturnType<PrismaService['teardown']['findUniqueOrThrow']>>;
+
+/** Thrown to a runner whose fencing token no longer matches the row: another runner owns it now. */
+export class LeaseLostError extends DomainError {
+  constructor(teardownId: string) {
+    super('LEASE_LOST', `teardown ${teardownId} is now run by another worker`, { retryable: true });
+  }
+}
+
+/** The fields a runner may change on its teardown. */
+export interface TeardownPatch {
+  status?: TeardownStatus;
+  step?: TeardownStep;
+  leadsExported?: number;
+  leadsTotal?: number | null;
+  archive?: ArchiveRef;
+  cancelledAt?: Date;
+  deletePending?: boolean;
+  deleteWaitStartedAt?: Date | null;
+  deletedAt?: Date;
+  error?: Teardown['error'];
+  completedAt?: Date;
+}
+
+export interface IdempotencyClaim {
+  caller: string;
+  key: string;
+  requestHash: string;
+}
+
+export type CreateOutcome =
+  | { kind: 'created'; teardown: Teardown }
+  | { kind: 'replayed'; teardown: Teardown }
+  | { kind: 'key_reused'; teardownId: string }
+  | { kind: 'in_progress'; teardownId: string };
+
+export interface TeardownListFilter {
+  workflowId?: string;
+  status?: TeardownStatus;
+  requestedBy?: string;
+}
+
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+/** The teardown table: the durable state machine. Every runner write is fenced by its token. */
+@Injectable()
+export class TeardownRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async create(input: NewTeardown, idempotency: IdempotencyClaim | null): Promise<CreateOutcome> {
+    return this.prisma.$transaction(async (tx) => {
+      if (idempotency) {
+        // Concurrent requests with one key wait here for each other, then see the first one's answer.
+        await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`idem:${idempotency.caller}:${idempotency.key}`}, 0))) AS l`;
+        const previous = await tx.idempotencyRecord.findUnique({
+          where: { caller_key: { caller: idempotency.caller, key: idempotency.key } },
+        });
+        if (previous && previous.createdAt.getTime() > Date.now() - IDEMPOTENCY_TTL_MS) {
+          if (previous.requestHash !== idempotency.requestHash) return { kind: 'key_reused', teardownId: previous.teardownId };
+          const teardown = await tx.teardown.findUnique({ where: { id: previous.teardownId } });
+          if (teardown) return { kind: 'replayed', teardown: toDomain(teardown) };
+        }
+        if (previous) await tx.idempotencyRecord.delete({ where: { caller_key: { caller: previous.caller, key: previous.key } } });
+      }
+      await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`wf:${input.workflowId}`}, 0))) AS l`;
+      const active = await tx.teardown.findUnique({ where: { activeWorkflowId: input.workflowId }, select: { id: true } });
+      if (active) return { kind: 'in_progress', teardownId: active.id };
+
+      const id = newTeardownId();
+      const row = await tx.teardown.create({
+        data: {
+          id,
+          workflowId: input.workflowId,
+          activeWorkflowId: input.workflowId,
+          status: 'queued',
+          step: 'export',
+          dryRun: input.dryRun,
+          includeLeadHistory: input.includeLeadHistory,
+          reason: input.reason,
+          ticket: input.ticket,
+          requestedBy: input.requestedBy,
+        },
+      });
+      if (idempotency) {
+        await tx.idempotencyRecord.create({
+          data: { caller: idempotency.caller, key: idempotency.key, requestHash: idempotency.requestHash, teardownId: id },
+        });
+      }
+      await appendInTransaction(tx, [
+        {
+          actor: input.requestedBy,
+          teardownId: id,
+          workflowId: input.workflowId,
+          type: 'teardown.requested',
+          details: {
+            reason: input.reason,
+            ticket: input.ticket,
+            dryRun: input.dryRun,
+            includeLeadHistory: input.includeLeadHistory,
+          },
+        },
+      ]);
+      return { kind: 'created', teardown: toDomain(row) };
+    });
+  }
+
+  async findById(id: string): Promise<Teardown | null> {
+    const row = await this.prisma.teardown.findUnique({ where: { id } });
+    return row ? toDomain(row) : null;
+  }
+
+  /** Newest first; the cursor is the last id of the previous page (ids sort by creation time). */
+  async list(filter: TeardownListFilter, limit: number, beforeId?: string): Promise<Teardown[]> {
+    const rows = await this.prisma.teardown.findMany({
+      where: {
+        workflowId: filter.workflowId,
+        status: filter.status,
+        requestedBy: filter.requestedBy,
+        id: beforeId ? { lt: beforeId } : undefined,
+      },
+      orderBy: { id: 'desc' },
+      take: limit,
+    });
+    return rows.map(toDomain);
+  }
+
+  /**
+   * Takes the teardown's lease when nobody holds a live one. Each claim increments the fencing
+   * token, so a runner that lost its lease (paused, partitioned) is refused on its next write.
+   */
+  async claim(id: string, owner: string, leaseSeconds: number): Promise<Teardown | null> {
+    const claimed = await this.prisma.$queryRaw<{ id: string }[]>`
+      UPDATE teardown
+         SET fencing_token = fencing_token + 1,
+             lease_owner = ${owner},
+             lease_expires_at = now() + make_interval(secs => ${leaseSeconds}),
+             updated_at = now()
+       WHERE id = ${id}
+         AND status = ANY(${[...RUNNING_STATUSES]}::text[])
+         AND (lease_expires_at IS NULL OR lease_expires_at < now())
+      RETURNING id`;
+    if (claimed.length === 0) return null;
+    return this.findById(id);
+  }
+
+  async renewLease(id: string, token: bigint, leaseSeconds: number): Promise<boolean> {
+    const renewed = await this.prisma.$executeRaw`
+      UPDATE teardown SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
+       WHERE id = ${id} AND fencing_token = ${token}`;
+    return renewed === 1;
+  }
+
+  async release(id: string, token: bigint): Promise<void> {
+    await this.prisma.teardown.updateMany({
+      where: { id, fencingToken: token },
+      data: { leaseOwner: null, leaseExpiresAt: null },
+    });
+  }
+
+  /**
+   * Applies a runner's change and its audit events in one transaction, only while the runner
+   * still holds the lease (its token matches) and the teardown is in `expectStatus`.
+   */
+  async update(
+    teardown: Teardown,
+    patch: TeardownPatch,
+    events: NewAuditEvent[] = [],
+    expectStatus: TeardownStatus = teardown.status,
+  ): Promise<Teardown> {
+    return this.prisma.$transaction(async (tx) => {
+      const changed = await tx.teardown.updateMany({
+        where: { id: teardown.id, fencingToken: teardown.fencingToken, status: expectStatus },
+        data: toData(patch),
+      });
+      if (changed.count !== 1) throw await this.whyRefused(tx, teardown);
+      await appendInTransaction(tx, events);
+      return toDomain(await tx.teardown.findUniqueOrThrow({ where: { id: teardown.id } }));
+    });
+  }
+
+  /**
+   * Records, before the cancel is sent, that it may reach DialNexa. From this commit on the
+   * teardown can no longer be aborted; an abort that committed first makes this fail instead.
+   */
+  async markCancelSending(teardown: Teardown): Promise<Teardown> {
+    return this.prisma.$transaction(async (tx) => {
+      const changed = await tx.teardown.updateMany({
+        where: { id: teardown.id, fencingToken: teardown.fencingToken, status: 'cancelling' },
+        data: { cancelSentAt: teardown.cancelSentAt ?? new Date(), updatedAt: new Date() },
+      });
+      if (changed.count !== 1) throw await this.whyRefused(tx, teardown);
+      return toDomain(await tx.teardown.findUniqueOrThrow({ where: { id: teardown.id } }));
+    });
+  }
+
+  /**
+   * Records, before a DELETE is sent, that one is in flight. Returns whether an earlier DELETE's
+   * answer never arrived (the flag was still set): only then may a 404 be taken as our deletion.
+   */
+  async markDeleteSending(teardown: Teardown): Promise<{ teardown: Teardown; earlierUnanswered: boolean }> {
+    return this.prisma.$transaction(async (tx) => {
+      const before = await tx.teardown.findUniqueOrThrow({ where: { id: teardown.id } });
+      const changed = await tx.teardown.updateMany({
+        where: { id: teardown.id, fencingToken: teardown.fencingToken, status: 'deleting' },
+        data: { deletePending: true, deleteAttempts: { increment: 1 }, updatedAt: new Date() },
+      });
+      if (changed.count !== 1) throw await this.whyRefused(tx, teardown);
+      const after = await tx.teardown.findUniqueOrThrow({ where: { id: teardown.id } });
+      return { teardown: toDomain(after), earlierUnanswered: before.deletePending };
+    });
+  }
+
+  /**
+   * A change requested through the API (abort, retry): the pure state machine decides, under a
+   * row lock, so it cannot interleave with a runner's fenced writes.
+   */
+  async applyCommand(
+    id: string,
+    event: Extract<TeardownEvent, { type: 'abort_requested' | 'retry_requested' }>,
+    audit: (teardown: Teardown) => NewAuditEvent,
+  ): Promise<Teardown> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM teardown WHERE id = ${id} FOR UPDATE`;
+      const row = await tx.teardown.findUnique({ where: { id } });
+      if (!row) throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} does not exist`);
+      const current = toDomain(row);
+      const next = transition(
+        {
+          status: current.status,
+          step: current.step,
+          dryRun: current.dryRun,
+          cancelSent: current.cancelSentAt !== null,
+          error: current.error,
+        },
+        event,
+      );
+      if (event.type === 'retry_requested') {
+        const active = await tx.teardown.findUnique({ where: { activeWorkflowId: current.workflowId }, select: { id: true } });
+        if (active) {
+          throw new DomainError('TEARDOWN_IN_PROGRESS', `teardown ${active.id} of workflow ${current.workflowId} is not finished`, {
+            details: { teardownId: active.id },
+          });
+        }
+      }
+      const patch: TeardownPatch = { status: next.status, error: next.error };
+      if (event.type === 'retry_requested') patch.deleteWaitStartedAt = null;
+      const updated = await tx.teardown.update({
+        where: { id },
+        data: {
+          ...toData(patch),
+          attempt: event.type === 'retry_requested' ? { increment: 1 } : undefined,
+          activeWorkflowId: event.type === 'retry_requested' ? current.workflowId : null,
+        },
+      });
+      await appendInTransaction(tx, [audit(toDomain(updated))]);
+      return toDomain(updated);
+    });
+  }
+
+  /** Running teardowns that nobody holds a lease on and that did not move for `idleSeconds`. */
+  async findStalled(idleSeconds: number, limit = 100): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id FROM teardown
+       WHERE status = ANY(${[...RUNNING_STATUSES]}::text[])
+         AND (lease_expires_at IS NULL OR lease_expires_at < now())
+         AND updated_at < now() - make_interval(secs => ${idleSeconds})
+       ORDER BY updated_at LIMIT ${limit}`;
+    return rows.map((r) => r.id);
+  }
+
+  private async whyRefused(tx: Tx, teardown: Teardown): Promise<DomainError> {
+    const row = await tx.teardown.findUnique({ where: { id: teardown.id } });
+    if (row && row.fencingToken === teardown.fencingToken) {
+      return new TeardownStoppedError(toDomain(row));
+    }
+    return new LeaseLostError(teardown.id);
+  }
+}
+
+/** The runner's write was refused because the teardown changed status under it (e.g. aborted). */
+export class TeardownStoppedError extends DomainError {
+  constructor(readonly current: Teardown) {
+    super('TEARDOWN_NOT_ABORTABLE', `teardown ${current.id} is now ${current.status}`, { retryable: false });
+  }
+}
+
+function toData(patch: TeardownPatch): Prisma.TeardownUpdateManyMutationInput {
+  const data: Prisma.TeardownUpdateManyMutationInput = { updatedAt: new Date() };
+  if (patch.status !== undefined) {
+    data.status = patch.status;
+    data.activeWorkflowId = (ACTIVE_STATUSES as readonly string[]).includes(patch.status) ? undefined : null;
+  }
+  if (patch.step !== undefined) data.step = patch.step;
+  if (patch.leadsExported !== undefined) data.leadsExported = patch.leadsExported;
+  if (patch.leadsTotal !== undefined) data.leadsTotal = patch.leadsTotal;
+  if (patch.archive !== undefined) data.archive = patch.archive as unknown as Prisma.InputJsonValue;
+  if (patch.cancelledAt !== undefined) data.cancelledAt = patch.cancelledAt;
+  if (patch.deletePending !== undefined) data.deletePending = patch.deletePending;
+  if (patch.deleteWaitStartedAt !== undefined) data.deleteWaitStartedAt = patch.deleteWaitStartedAt;
+  if (patch.deletedAt !== undefined) data.deletedAt = patch.deletedAt;
+  if (patch.completedAt !== undefined) data.completedAt = patch.completedAt;
+  if (patch.error !== undefined) {
+    data.errorCode = patch.error?.code ?? null;
+    data.errorMessage = patch.error?.message ?? null;
+    data.errorStep = patch.error?.step ?? null;
+    data.errorRetryable = patch.error?.retryable ?? null;
+  }
+  return data;
+}
+
+function toDomain(row: Row): Teardown {
+  return {
+    id: row.id,
+    workflowId: row.workflowId,
+    status: row.status as TeardownStatus,
+    step: row.step as TeardownStep,
+    dryRun: row.dryRun,
+    includeLeadHistory: row.includeLeadHistory,
+    reason: row.reason,
+    ticket: row.ticket,
+    requestedBy: row.requestedBy,
+    attempt: row.attempt,
+    fencingToken: row.fencingToken,
+    leaseOwner: row.leaseOwner,
+    leaseExpiresAt: row.leaseExpiresAt,
+    leadsExported: row.leadsExported,
+    leadsTotal: row.leadsTotal,
+    cancelSentAt: row.cancelSentAt,
+    cancelledAt: row.cancelledAt,
+    deletePending: row.deletePending,
+    deleteAttempts: row.deleteAttempts,
+    deleteWaitStartedAt: row.deleteWaitStartedAt,
+    deletedAt: row.deletedAt,
+    archive: (row.archive ?? null) as unknown as ArchiveRef | null,
+    error:
+      row.errorCode && row.errorStep
+        ? {
+            code: row.errorCode as ErrorCode,
+            message: row.errorMessage ?? '',
+            step: row.errorStep as TeardownStep,
+            retryable: row.errorRetryable ?? false,
+          }
+        : null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    completedAt: row.completedAt,
+  };
+}

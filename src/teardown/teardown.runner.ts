@@ -1,0 +1,404 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ArchiveService } from '../archive/archive.service.js';
+import type { ArchiveRef } from '../archive/manifest.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import { type NewAuditEvent, SYSTEM_ACTOR } from '../audit/audit-event.js';
+import { DomainError, isDomainError } from '../common/domain-error.js';
+import type { JsonObject } from '../common/json.js';
+import type { AppConfig } from '../config/app.config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
+import { LeadCollector } from './lead-collector.js';
+import { isRunning, type Teardown, type TeardownStep } from './teardown.js';
+import { LeaseLostError, TeardownRepository, TeardownStoppedError, type TeardownPatch } from './teardown.repository.js';
+import { transition, type TeardownState } from './teardown-state.js';
+
+/**
+ * Drives one teardown through its steps: export → verify → audit → cancel → delete.
+ *
+ * Each step is idempotent and commits its result before the next begins, so a process that dies
+ * anywhere resumes at the last unfinished step. Every write is fenced by the lease token: a runner
+ * that lost its lease can neither record progress nor send anything upstream.
+ */
+@Injectable()
+export class TeardownRunner {
+  private readonly logger = new Logger(TeardownRunner.name);
+  readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+  constructor(
+    private readonly teardowns: TeardownRepository,
+    private readonly audit: AuditRepository,
+    private readonly dialnexa: DialnexaClient,
+    private readonly archive: ArchiveService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Runs the teardown until it ends or must wait. Resolves quietly when another worker holds it;
+   * rejects only when the database is unreachable, so that the job is retried.
+   */
+  async run(teardownId: string): Promise<void> {
+    const claimed = await this.teardowns.claim(teardownId, this.workerId, this.config.runner.leaseSeconds);
+    if (!claimed) return;
+    const lease = new LeaseKeeper(this.teardowns, claimed, this.config.runner.leaseSeconds, this.logger);
+    let teardown = claimed;
+    try {
+      if (teardown.status === 'queued') {
+        teardown = await this.teardowns.update(teardown, { status: next(teardown, { type: 'started' }).status }, [], 'queued');
+      }
+      while (isRunning(teardown.status)) {
+        teardown = await this.runStep(teardown);
+      }
+      this.logger.log(`teardown ${teardown.id} is ${teardown.status}`);
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        this.logger.warn(`teardown ${teardownId}: lease lost, stopping (another worker continues it)`);
+        return;
+      }
+      if (error instanceof TeardownStoppedError) {
+        this.logger.log(`teardown ${teardownId} became ${error.current.status}; stopping`);
+        return;
+      }
+      throw error;
+    } finally {
+      lease.stop();
+      await this.teardowns.release(teardownId, claimed.fencingToken).catch((error: unknown) => {
+        this.logger.warn(`teardown ${teardownId}: releasing the lease failed (${String(error)}); it expires by itself`);
+      });
+    }
+  }
+
+  /** Runs the current step, retrying a retryable failure a few times before recording it. */
+  private async runStep(teardown: Teardown): Promise<Teardown> {
+    const step = teardown.step;
+    const { stepAttempts, stepBackoffMs } = this.config.runner;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        this.logger.log(`teardown ${teardown.id}: step ${step} (attempt ${attempt})`);
+        return await this.stepFunction(step)(teardown);
+      } catch (error) {
+        if (error instanceof LeaseLostError || error instanceof TeardownStoppedError) throw error;
+        const failure = asDomainError(error);
+        if (failure.retryable && attempt < stepAttempts) {
+          this.logger.warn(`teardown ${teardown.id}: step ${step} failed (${failure.code}), retrying`);
+          await sleep(stepBackoffMs * 2 ** (attempt - 1));
+          teardown = (await this.teardowns.findById(teardown.id)) ?? teardown;
+          if (teardown.status === 'aborted') throw new TeardownStoppedError(teardown);
+          continue;
+        }
+        return this.fail(teardown, step, failure);
+      }
+    }
+  }
+
+  private stepFunction(step: TeardownStep): (teardown: Teardown) => Promise<Teardown> {
+    switch (step) {
+      case 'export':
+        return (t) => this.exportArchive(t);
+      case 'verify':
+        return (t) => this.verifyArchive(t);
+      case 'audit':
+        return (t) => this.commitArchiveEvent(t);
+      case 'cancel':
+        return (t) => this.cancelWorkflow(t);
+      case 'finalize':
+        return (t) => Promise.reject(new DomainError('INTERNAL_ERROR', `step finalize is not part of teardown ${t.id}`));
+      case 'delete':
+        return (t) => this.deleteWorkflow(t);
+    }
+  }
+
+  /** Step 1: the workflow, its nodes, edges and every lead, streamed into the archive. */
+  private async exportArchive(teardown: Teardown): Promise<Teardown> {
+    const target = { teardownId: teardown.id, workflowId: teardown.workflowId };
+    let archive = await this.archive.findExisting(target);
+    if (!archive) {
+      const workflowId = teardown.workflowId;
+      const workflow = await this.dialnexa.getWorkflow(workflowId);
+      const nodes = await this.dialnexa.listAll(workflowId, 'nodes');
+      const edges = await this.dialnexa.listAll(workflowId, 'edges');
+      const collector = new LeadCollector(this.dialnexa.pages(workflowId, 'leads'));
+      const progress = new ProgressReporter(this.teardowns, teardown, () => collector.totalReported);
+      try {
+        archive = await this.archive.export(
+          target,
+          {
+            workflow,
+            nodes: nodes.items,
+            edges: edges.items,
+            leads: progress.guard(collector.leads()),
+            leadsTotalReported: () => collector.totalReported,
+            leadHistory: teardown.includeLeadHistory ? this.leadHistories(teardown) : undefined,
+          },
+          (exported) => progress.report(exported),
+        );
+      } finally {
+        await progress.stop();
+      }
+      if (collector.duplicates > 0) {
+        this.logger.log(`teardown ${teardown.id}: ${collector.duplicates} leads listed twice were archived once`);
+      }
+    }
+    return this.advance(teardown, 'export', { archive, leadsExported: archive.counts.leads });
+  }
+
+  /** Step 2: every object read back and checked against the manifest. */
+  private async verifyArchive(teardown: Teardown): Promise<Teardown> {
+    const verified = await this.archive.verify(requireArchive(teardown));
+    return this.advance(teardown, 'verify', { archive: verified });
+  }
+
+  /**
+   * Step 3: `archive.exported` committed. Until this commit nothing may be sent upstream that
+   * changes the workflow; see `assertArchiveCommitted`.
+   */
+  private async commitArchiveEvent(teardown: Teardown): Promise<Teardown> {
+    const archive = requireArchive(teardown);
+    if (!archive.verifiedAt) throw new DomainError('INTERNAL_ERROR', `the archive of ${teardown.id} was never verified`);
+    const events: NewAuditEvent[] = [this.event(teardown, 'archive.exported', archiveDetails(archive))];
+    const after = next(teardown, { type: 'step_succeeded', step: 'audit' });
+    if (after.status === 'completed') events.push(this.event(teardown, 'teardown.completed', { dryRun: teardown.dryRun }));
+    return this.advance(teardown, 'audit', {}, events);
+  }
+
+  /** Step 4: the cancel; a 409 (already cancelled or completed) is success. */
+  private async cancelWorkflow(teardown: Teardown): Promise<Teardown> {
+    await this.assertArchiveCommitted(teardown);
+    const sending = await this.teardowns.markCancelSending(teardown);
+    const outcome = await this.dialnexa.cancelWorkflow(teardown.workflowId).catch((error: unknown) => {
+      throw goneIfNotFound(error, 'cancel');
+    });
+    const now = new Date();
+    return this.advance(sending, 'cancel', { cancelledAt: now, deleteWaitStartedAt: now }, [
+      this.event(sending, 'workflow.cancelled', { outcome }),
+    ]);
+  }
+
+  /** Step 5: the delete, retried while leads in transit settle, within DELETE_SETTLE_TIMEOUT_S. */
+  private async deleteWorkflow(teardown: Teardown): Promise<Teardown> {
+    await this.assertArchiveCommitted(teardown);
+    const { deleteSettleTimeoutS, deleteBackoffBaseMs, deleteBackoffMaxMs, stepAttempts } = this.config.runner;
+    if (!teardown.deleteWaitStartedAt) {
+      teardown = await this.teardowns.update(teardown, { deleteWaitStartedAt: new Date() });
+    }
+    const waitStarted = teardown.deleteWaitStartedAt!.getTime();
+    let conflicts = 0;
+    let transientFailures = 0;
+    for (;;) {
+      const { teardown: sending, earlierUnanswered } = await this.teardowns.markDeleteSending(teardown);
+      teardown = sending;
+      try {
+        await this.dialnexa.deleteWorkflow(teardown.workflowId);
+        return this.completeDeletion(teardown, 'deleted');
+      } catch (error) {
+        const failure = asDomainError(error);
+        if (failure.code === 'WORKFLOW_NOT_FOUND') {
+          // Proof of our deletion only if an earlier DELETE of ours may have been performed.
+          if (earlierUnanswered) return this.completeDeletion(teardown, 'confirmed_by_404_after_unanswered_delete');
+          throw goneIfNotFound(failure, 'delete');
+        }
+        if (failure.code === 'UPSTREAM_CONFLICT') {
+          teardown = await this.teardowns.update(teardown, { deletePending: false });
+          conflicts += 1;
+        } else if (failure.retryable && transientFailures + 1 < stepAttempts) {
+          transientFailures += 1; // the DELETE's outcome is unknown: deletePending stays set
+        } else {
+          throw failure;
+        }
+        const waited = Date.now() - waitStarted;
+        if (waited >= deleteSettleTimeoutS * 1000) {
+          throw new DomainError(
+            'DELETE_SETTLE_TIMEOUT',
+            `leads were still in transit after ${Math.round(waited / 1000)} s (${conflicts} answers 409)`,
+            { retryable: true, details: { conflicts } },
+          );
+        }
+        const backoff = Math.min(deleteBackoffMaxMs, deleteBackoffBaseMs * 2 ** Math.min(conflicts + transientFailures, 16));
+        await sleep(Math.min(backoff / 2 + Math.random() * (backoff / 2), deleteSettleTimeoutS * 1000 - waited + 1));
+      }
+    }
+  }
+
+  private async completeDeletion(teardown: Teardown, confirmation: string): Promise<Teardown> {
+    const now = new Date();
+    return this.advance(teardown, 'delete', { deletedAt: now, deletePending: false, completedAt: now }, [
+      this.event(teardown, 'workflow.deleted', { confirmation, deleteAttempts: teardown.deleteAttempts }),
+      this.event(teardown, 'teardown.completed', { dryRun: false, archive: teardown.archive?.manifestKey ?? null }),
+    ]);
+  }
+
+  /**
+   * THE rule of the service: nothing that changes the workflow upstream (cancel, delete) is sent
+   * unless the `archive.exported` event of this teardown is committed. Checked against the
+   * database, not the in-memory state, right before every such request.
+   */
+  private async assertArchiveCommitted(teardown: Teardown): Promise<void> {
+    if (!(await this.audit.has(teardown.id, 'archive.exported'))) {
+      throw new DomainError(
+        'INTERNAL_ERROR',
+        `refusing to change workflow ${teardown.workflowId} upstream: archive.exported is not committed`,
+      );
+    }
+  }
+
+  private async *leadHistories(teardown: Teardown): AsyncGenerator<JsonObject> {
+    for await (const page of this.dialnexa.pages(teardown.workflowId, 'leads')) {
+      for (const lead of page.items) {
+        if (typeof lead['id'] === 'string') yield await this.dialnexa.getLeadHistory(teardown.workflowId, lead['id']);
+      }
+    }
+  }
+
+  private async advance(
+    teardown: Teardown,
+    step: TeardownStep,
+    patch: TeardownPatch,
+    events: NewAuditEvent[] = [],
+  ): Promise<Teardown> {
+    const after = next(teardown, { type: 'step_succeeded', step });
+    const completedAt = after.status === 'completed' ? (patch.completedAt ?? new Date()) : undefined;
+    return this.teardowns.update(teardown, { ...patch, status: after.status, step: after.step, completedAt }, events);
+  }
+
+  private async fail(teardown: Teardown, step: TeardownStep, failure: DomainError): Promise<Teardown> {
+    const error = { code: failure.code, message: failure.message, retryable: failure.retryable };
+    const after = next(teardown, { type: 'step_failed', step, error });
+    this.logger.warn(`teardown ${teardown.id} failed at ${step}: ${failure.code} ${failure.message}`);
+    return this.teardowns.update(teardown, { status: after.status, error: after.error }, [
+      this.event(teardown, 'teardown.failed', { ...error, step }),
+    ]);
+  }
+
+  private event(teardown: Teardown, type: NewAuditEvent['type'], details: Record<string, unknown>): NewAuditEvent {
+    return { actor: SYSTEM_ACTOR, teardownId: teardown.id, workflowId: teardown.workflowId, type, details };
+  }
+}
+
+function stateOf(teardown: Teardown): TeardownState {
+  return {
+    status: teardown.status,
+    step: teardown.step,
+    dryRun: teardown.dryRun,
+    cancelSent: teardown.cancelSentAt !== null,
+    error: teardown.error,
+  };
+}
+
+function next(teardown: Teardown, event: Parameters<typeof transition>[1]): TeardownState {
+  return transition(stateOf(teardown), event);
+}
+
+function requireArchive(teardown: Teardown): ArchiveRef {
+  if (!teardown.archive) throw new DomainError('INTERNAL_ERROR', `teardown ${teardown.id} has no archive`);
+  return teardown.archive;
+}
+
+function archiveDetails(archive: ArchiveRef): Record<string, unknown> {
+  return {
+    bucket: archive.bucket,
+    manifestKey: archive.manifestKey,
+    manifestSha256: archive.manifestSha256,
+    manifestVersionId: archive.manifestVersionId,
+    versionIds: Object.fromEntries(archive.objects.map((o) => [o.key, o.versionId])),
+    counts: archive.counts,
+    verifiedAt: archive.verifiedAt,
+  };
+}
+
+function goneIfNotFound(error: unknown, during: 'cancel' | 'delete'): unknown {
+  if (isDomainError(error) && error.code === 'WORKFLOW_NOT_FOUND') {
+    return new DomainError(
+      'WORKFLOW_GONE',
+      `DialNexa no longer has the workflow at the ${during}, and this teardown had not deleted it: it was removed by someone else after the export`,
+      { retryable: false, cause: error },
+    );
+  }
+  return error;
+}
+
+function asDomainError(error: unknown): DomainError {
+  if (isDomainError(error)) return error;
+  // Unknown errors are reported with a neutral message; the cause stays in the logs.
+  return new DomainError('INTERNAL_ERROR', 'an unexpected error stopped the step', { retryable: true, cause: error });
+}
+
+/** Keeps the lease alive while a runner works; a renewal refused means another worker took over. */
+class LeaseKeeper {
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(teardowns: TeardownRepository, teardown: Teardown, leaseSeconds: number, logger: Logger) {
+    this.timer = setInterval(
+      () => {
+        teardowns.renewLease(teardown.id, teardown.fencingToken, leaseSeconds).then(
+          (renewed) => {
+            if (!renewed) logger.warn(`teardown ${teardown.id}: lease renewal refused`);
+          },
+          (error: unknown) => logger.warn(`teardown ${teardown.id}: lease renewal failed: ${String(error)}`),
+        );
+      },
+      Math.max(1000, (leaseSeconds * 1000) / 3),
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/**
+ * Records export progress at most once a second. Each write is fenced, so it is also how a long
+ * export notices that it was aborted or that it lost its lease: the lead stream then throws.
+ */
+class ProgressReporter {
+  private latest = 0;
+  private written = -1;
+  private stopped: Error | null = null;
+  private readonly timer: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly teardowns: TeardownRepository,
+    private readonly teardown: Teardown,
+    private readonly total: () => number | null,
+  ) {
+    this.timer = setInterval(() => void this.flush(), 1000);
+    this.timer.unref();
+  }
+
+  report(exported: number): void {
+    this.latest = exported;
+  }
+
+  async *guard<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+    for await (const item of source) {
+      if (this.stopped) throw this.stopped;
+      yield item;
+    }
+    await this.flush();
+    if (this.stopped) throw this.stopped;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flushing;
+  }
+
+  private flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.latest === this.written || this.stopped) return;
+      const exported = this.latest;
+      try {
+        await this.teardowns.update(this.teardown, { leadsExported: exported, leadsTotal: this.total() });
+        this.written = exported;
+      } catch (error) {
+        if (error instanceof LeaseLostError || error instanceof TeardownStoppedError) this.stopped = error;
+        // other failures (database briefly unreachable) only delay the progress figure
+      }
+    });
+    return this.flushing;
+  }
+}

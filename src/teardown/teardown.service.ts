@@ -1,0 +1,156 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { ArchiveService, type ArchiveDescription } from '../archive/archive.service.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import type { AuditEvent } from '../audit/audit-event.js';
+import { type Caller, hasRole } from '../auth/caller.js';
+import { canonicalJson } from '../audit/audit-hash.js';
+import { DomainError } from '../common/domain-error.js';
+import { JobQueueService } from '../jobs/job-queue.service.js';
+import type { Teardown } from './teardown.js';
+import type { CreateTeardownDto, ListTeardownsDto } from './teardown.dto.js';
+import { TeardownRepository } from './teardown.repository.js';
+
+const ARCHIVE_URL_TTL_SECONDS = 900;
+
+/** The teardown use cases behind the REST API. */
+@Injectable()
+export class TeardownService {
+  private readonly logger = new Logger(TeardownService.name);
+
+  constructor(
+    private readonly teardowns: TeardownRepository,
+    private readonly audit: AuditRepository,
+    private readonly archive: ArchiveService,
+    private readonly queue: JobQueueService,
+  ) {}
+
+  async create(
+    caller: Caller,
+    dto: CreateTeardownDto,
+    idempotencyKey: string | undefined,
+  ): Promise<{ teardown: Teardown; replayed: boolean }> {
+    const input = {
+      workflowId: dto.workflowId,
+      reason: dto.reason,
+      ticket: dto.ticket ?? null,
+      dryRun: dto.dryRun ?? false,
+      includeLeadHistory: dto.includeLeadHistory ?? false,
+      requestedBy: caller.name,
+    };
+    const idempotency = idempotencyKey
+      ? {
+          caller: caller.name,
+          key: idempotencyKey,
+          requestHash: createHash('sha256').update(canonicalJson(dto)).digest('hex'),
+        }
+      : null;
+    const outcome = await this.teardowns.create(input, idempotency);
+    switch (outcome.kind) {
+      case 'in_progress':
+        throw new DomainError('TEARDOWN_IN_PROGRESS', `workflow ${dto.workflowId} already has an unfinished teardown`, {
+          details: { teardownId: outcome.teardownId },
+        });
+      case 'key_reused':
+        throw new DomainError(
+          'IDEMPOTENCY_KEY_REUSED',
+          'this Idempotency-Key was used with a different request body in the last 24 hours',
+          { details: { teardownId: outcome.teardownId } },
+        );
+      case 'replayed':
+        return { teardown: outcome.teardown, replayed: true };
+      case 'created':
+        await this.kick(outcome.teardown.id);
+        return { teardown: outcome.teardown, replayed: false };
+    }
+  }
+
+  async get(caller: Caller, id: string): Promise<Teardown> {
+    const teardown = await this.teardowns.findById(id);
+    // Another requester's teardown is reported as missing, not forbidden: its existence is private.
+    if (!teardown || !this.canSee(caller, teardown)) {
+      throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} does not exist`);
+    }
+    return teardown;
+  }
+
+  async list(caller: Caller, query: ListTeardownsDto): Promise<{ data: Teardown[]; nextCursor: string | null }> {
+    const requestedBy = this.seesAll(caller) ? undefined : caller.name;
+    const rows = await this.teardowns.list(
+      { workflowId: query.workflowId, status: query.status, requestedBy },
+      query.limit + 1,
+      query.cursor,
+    );
+    const data = rows.slice(0, query.limit);
+    return { data, nextCursor: rows.length > query.limit ? data[data.length - 1]!.id : null };
+  }
+
+  async abort(caller: Caller, id: string): Promise<Teardown> {
+    const teardown = await this.get(caller, id);
+    this.assertMayChange(caller, teardown);
+    return this.teardowns.applyCommand(id, { type: 'abort_requested' }, (aborted) => ({
+      actor: caller.name,
+      teardownId: id,
+      workflowId: aborted.workflowId,
+      type: 'teardown.aborted',
+      details: {
+        step: aborted.step,
+        // the archive stays, and says that no deletion followed it
+        archive: aborted.archive?.manifestKey ?? null,
+        followedByDeletion: false,
+      },
+    }));
+  }
+
+  async retry(caller: Caller, id: string): Promise<Teardown> {
+    const teardown = await this.get(caller, id);
+    this.assertMayChange(caller, teardown);
+    const retried = await this.teardowns.applyCommand(id, { type: 'retry_requested' }, (queued) => ({
+      actor: caller.name,
+      teardownId: id,
+      workflowId: queued.workflowId,
+      type: 'teardown.retried',
+      details: { fromStep: queued.step, attempt: queued.attempt, previousError: teardown.error },
+    }));
+    await this.kick(id);
+    return retried;
+  }
+
+  async auditTrail(caller: Caller, id: string): Promise<AuditEvent[]> {
+    await this.get(caller, id);
+    return this.audit.forTeardown(id);
+  }
+
+  async archiveOf(caller: Caller, id: string): Promise<ArchiveDescription> {
+    const teardown = await this.get(caller, id);
+    if (!teardown.archive) {
+      throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} has no archive yet`, {
+        details: { status: teardown.status, step: teardown.step },
+      });
+    }
+    return this.archive.describe(teardown.archive, ARCHIVE_URL_TTL_SECONDS);
+  }
+
+  /** Queues a run. Losing this (the queue unreachable) is safe: the sweeper re-queues stalled teardowns. */
+  private async kick(id: string): Promise<void> {
+    try {
+      await this.queue.enqueue(id);
+    } catch (error) {
+      this.logger.warn(`teardown ${id}: could not queue it now (${String(error)}); the sweeper will`);
+    }
+  }
+
+  private seesAll(caller: Caller): boolean {
+    return hasRole(caller, 'auditor') || hasRole(caller, 'approver');
+  }
+
+  private canSee(caller: Caller, teardown: Teardown): boolean {
+    return this.seesAll(caller) || teardown.requestedBy === caller.name;
+  }
+
+  private assertMayChange(caller: Caller, teardown: Teardown): void {
+    if (teardown.requestedBy !== caller.name && !hasRole(caller, 'admin')) {
+      throw new DomainError('FORBIDDEN', 'only the requester or an admin may change this teardown');
+    }
+  }
+}

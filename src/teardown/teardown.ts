@@ -1,0 +1,78 @@
+import type { ErrorCode } from '../common/domain-error.js';
+import type { ArchiveRef } from '../archive/manifest.js';
+
+export const TEARDOWN_STATUSES = [
+  'awaiting_approval',
+  'queued',
+  'exporting',
+  'cancelling',
+  'deleting',
+  'completed',
+  'failed',
+  'rejected',
+  'aborted',
+] as const;
+export type TeardownStatus = (typeof TEARDOWN_STATUSES)[number];
+
+/** The contract's step names, in the order a teardown runs them. */
+export const TEARDOWN_STEPS = ['export', 'verify', 'audit', 'cancel', 'finalize', 'delete'] as const;
+export type TeardownStep = (typeof TEARDOWN_STEPS)[number];
+
+/** Statuses in which a runner works on the teardown (and a lease may be held). */
+export const RUNNING_STATUSES = ['queued', 'exporting', 'cancelling', 'deleting'] as const satisfies readonly TeardownStatus[];
+/** A workflow has at most one teardown in these statuses (a partial unique index enforces it). */
+export const ACTIVE_STATUSES = ['awaiting_approval', ...RUNNING_STATUSES] as const satisfies readonly TeardownStatus[];
+export const TERMINAL_STATUSES = ['completed', 'failed', 'rejected', 'aborted'] as const satisfies readonly TeardownStatus[];
+
+export interface TeardownError {
+  code: ErrorCode;
+  message: string;
+  step: TeardownStep;
+  retryable: boolean;
+}
+
+export interface Teardown {
+  id: string;
+  workflowId: string;
+  status: TeardownStatus;
+  step: TeardownStep;
+  dryRun: boolean;
+  includeLeadHistory: boolean;
+  reason: string;
+  ticket: string | null;
+  requestedBy: string;
+  attempt: number;
+  fencingToken: bigint;
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
+  leadsExported: number;
+  leadsTotal: number | null;
+  cancelSentAt: Date | null;
+  cancelledAt: Date | null;
+  deletePending: boolean;
+  deleteAttempts: number;
+  deleteWaitStartedAt: Date | null;
+  deletedAt: Date | null;
+  archive: ArchiveRef | null;
+  error: TeardownError | null;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
+}
+
+export interface NewTeardown {
+  workflowId: string;
+  reason: string;
+  ticket: string | null;
+  dryRun: boolean;
+  includeLeadHistory: boolean;
+  requestedBy: string;
+}
+
+export function isTerminal(status: TeardownStatus): boolean {
+  return (TERMINAL_STATUSES as readonly TeardownStatus[]).includes(status);
+}
+
+export function isRunning(status: TeardownStatus): boolean {
+  return (RUNNING_STATUSES as readonly TeardownStatus[]).includes(status);
+}
