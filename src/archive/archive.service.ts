@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
+import { canonicalJson } from '../common/canonical-json.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
 import type { AppConfig } from '../config/app.config.js';
@@ -128,7 +129,8 @@ export class ArchiveService {
     } catch (error) {
       throw verificationFailed([`manifest.json: ${(error as Error).message}`]);
     }
-    if (JSON.stringify(manifest.objects) !== JSON.stringify(ref.objects)) {
+    // the recorded copy went through jsonb, which reorders keys: compare canonical forms
+    if (canonicalJson(manifest.objects) !== canonicalJson(ref.objects)) {
       problems.push('manifest.json: its object list differs from the recorded one');
     }
     for (const expected of manifest.objects) {

@@ -4,7 +4,7 @@ import { ArchiveService, type ArchiveDescription } from '../archive/archive.serv
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { AuditEvent } from '../audit/audit-event.js';
 import { type Caller, hasRole } from '../auth/caller.js';
-import { canonicalJson } from '../audit/audit-hash.js';
+import { canonicalJson } from '../common/canonical-json.js';
 import { DomainError } from '../common/domain-error.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import type { Teardown } from './teardown.js';

@@ -1,0 +1,723 @@
+/**
+ * An in-process stand-in for the DialNexa REST API (see /work/shared/dialnexa-api.md), served on
+ * node:http. It is the only stand-in the project's tests use, so it reproduces the documented
+ * behaviour faithfully: NestJS error bodies, page-based pagination over live data, per-key fixed
+ * window rate limits, cancel/settle/delete rules, and injectable network faults.
+ *
+ * Written in erasable TypeScript so `node --experimental-strip-types` runs it without a build.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Faults } from './faults.ts';
+import type { SerializedFault } from './faults.ts';
+import { FixedWindowRateLimiter } from './rate-limiter.ts';
+import type { RateLimitConfig } from './rate-limiter.ts';
+import { LEAD_STATUSES, WORKFLOW_STATUSES, defaultOrgId, generateWorkflow } from './seed.ts';
+import type { ApiEdge, ApiNode, LeadStatus, WorkflowStatus } from './seed.ts';
+import { SimWorkflow } from './workflow-store.ts';
+
+export { Faults } from './faults.ts';
+export type { FaultMatch, RandomFaultOptions } from './faults.ts';
+export type { RateLimitConfig } from './rate-limiter.ts';
+export type { ApiEdge, ApiLead, ApiNode, LeadStatus, WorkflowStatus } from './seed.ts';
+
+export const DEFAULT_API_KEY = 'dnx_test_simulator_key_0001';
+
+export interface ApiKeyConfig {
+  key: string;
+  orgId?: string;
+  canRead?: boolean;
+  canDelete?: boolean;
+}
+
+export interface DialnexaSimulatorOptions {
+  apiKeys?: ApiKeyConfig[];
+  seed?: number;
+  rateLimit?: RateLimitConfig;
+  /** How long leads in transit at a cancel stay in transit before settling. */
+  settleMs?: number;
+  /** Serve the "second published description": `{statusCode, message, data}` and camelCase timestamps. */
+  envelope?: boolean;
+}
+
+export interface AddWorkflowOptions {
+  nodes?: number;
+  edges?: number;
+  leads?: number;
+  status?: WorkflowStatus;
+  id?: string;
+  orgId?: string;
+  /** Leads pending/in progress on a non-terminal node; default 10% for active, running and paused. */
+  inTransitLeads?: number;
+  /** Merged into the workflow object; also turns on unknown fields on nodes, edges and leads. */
+  extraFields?: Record<string, unknown>;
+  /** When false, nodes and edges come as one complete list without `meta`. */
+  paginateNodes?: boolean;
+}
+
+export interface RecordedRequest {
+  /** Arrival order. */
+  seq: number;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** 0 when the connection was dropped without an answer. */
+  status: number;
+  /** Whether the request reached the API and was handled (whatever the outcome). */
+  performed: boolean;
+  /** Arrival time, epoch ms. */
+  at: number;
+}
+
+export interface WorkflowSnapshot {
+  workflow: Record<string, unknown>;
+  nodes: ApiNode[];
+  edges: ApiEdge[];
+  leads: Array<Record<string, unknown>>;
+}
+
+export type RequestHook = (method: string, path: string) => void | Promise<void>;
+
+interface ApiResponse {
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+type Route =
+  | { name: 'workflow' | 'nodes' | 'edges' | 'leads' | 'cancel' | 'pause' | 'delete'; id: string | undefined }
+  | { name: 'history'; id: string | undefined; leadId: string | undefined };
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_LIMIT = 100;
+const DEFAULT_LIMIT = 20;
+const CANCELLABLE: ReadonlySet<WorkflowStatus> = new Set(['draft', 'active', 'running', 'paused']);
+const RUNNING: ReadonlySet<WorkflowStatus> = new Set(['active', 'running']);
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+const FAULT_MESSAGES: Record<number, string> = {
+  500: 'Internal server error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+function errorBody(status: number, message: string | string[]): Record<string, unknown> {
+  return { statusCode: status, message, error: REASONS[status] ?? 'Error' };
+}
+
+function decodeSegment(segment: string | undefined): string | undefined {
+  if (segment === undefined) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    // A malformed escape cannot name any workflow: the caller answers 404 for an undefined id.
+    return undefined;
+  }
+}
+
+function matchRoute(method: string, path: string): Route | undefined {
+  // Express routes are not strict: a trailing slash matches too.
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  const segments = trimmed.split('/');
+  if (segments[0] !== '' || segments[1] !== 'v1' || segments[2] !== 'workflows' || segments.length < 4)
+    return undefined;
+  const id = decodeSegment(segments[3]);
+  const rest = segments.slice(4);
+  if (rest.length === 0) {
+    if (method === 'GET') return { name: 'workflow', id };
+    if (method === 'DELETE') return { name: 'delete', id };
+    return undefined;
+  }
+  if (rest.length === 1) {
+    const [sub] = rest;
+    if (method === 'GET' && (sub === 'nodes' || sub === 'edges' || sub === 'leads')) return { name: sub, id };
+    if (method === 'POST' && (sub === 'cancel' || sub === 'pause')) return { name: sub, id };
+    return undefined;
+  }
+  if (rest.length === 3 && method === 'GET' && rest[0] === 'leads' && rest[2] === 'history') {
+    return { name: 'history', id, leadId: decodeSegment(rest[1]) };
+  }
+  return undefined;
+}
+
+/** `created_at` -> `createdAt`, for the enveloped flavour of the API. */
+function camelTimestamps(item: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(item)) {
+    out[key.endsWith('_at') ? key.replace(/_([a-z])/g, (_, char: string) => char.toUpperCase()) : key] =
+      value;
+  }
+  return out;
+}
+
+function parseInteger(
+  values: string[],
+  name: string,
+  min: number,
+  max: number | undefined,
+  errors: string[],
+): number | undefined {
+  if (values.length === 0) return undefined;
+  const [value] = values;
+  if (values.length > 1 || value === undefined || !/^[+-]?\d+$/.test(value.trim())) {
+    errors.push(`${name} must be an integer number`);
+    return undefined;
+  }
+  const number = Number(value);
+  if (number < min) errors.push(`${name} must not be less than ${min}`);
+  if (max !== undefined && number > max) errors.push(`${name} must not be greater than ${max}`);
+  return number;
+}
+
+function nonNegativeInteger(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative integer`);
+  }
+  return value;
+}
+
+export class DialnexaSimulator {
+  readonly faults = new Faults();
+  /** Every API request, in arrival order (the control API under /__sim is not recorded). */
+  readonly requests: RecordedRequest[] = [];
+  readonly seed: number;
+  /** Organisation of the default key and of workflows added without `orgId`. */
+  readonly defaultOrgId: string;
+
+  private readonly apiKeys: Map<string, Required<ApiKeyConfig>>;
+  private readonly limiter: FixedWindowRateLimiter;
+  private readonly settleMs: number;
+  private readonly envelope: boolean;
+  private readonly workflows = new Map<string, SimWorkflow>();
+  private readonly hooks = new Set<RequestHook>();
+  private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+  private workflowOrdinal = 0;
+  private requestSeq = 0;
+  private server: Server | undefined;
+  private baseUrl: string | undefined;
+  private stopping = false;
+
+  constructor(options: DialnexaSimulatorOptions = {}) {
+    this.seed = options.seed ?? 1;
+    this.defaultOrgId = defaultOrgId(this.seed);
+    const keys = options.apiKeys ?? [{ key: DEFAULT_API_KEY }];
+    this.apiKeys = new Map(
+      keys.map((key) => [
+        key.key,
+        {
+          key: key.key,
+          orgId: key.orgId ?? this.defaultOrgId,
+          canRead: key.canRead ?? true,
+          canDelete: key.canDelete ?? true,
+        },
+      ]),
+    );
+    this.limiter = new FixedWindowRateLimiter(
+      options.rateLimit ?? { limit: 150, windowMs: 60_000, resetHeader: 'unix' },
+    );
+    this.settleMs = nonNegativeInteger(options.settleMs, 'settleMs', 1500);
+    this.envelope = options.envelope ?? false;
+  }
+
+  /** `http://host:port`, without `/v1`. */
+  get url(): string {
+    if (this.baseUrl === undefined) throw new Error('the simulator is not started');
+    return this.baseUrl;
+  }
+
+  async start(port = 0, host = '127.0.0.1'): Promise<void> {
+    if (this.server) throw new Error('the simulator is already started');
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => this.failInternally(res, error));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port: boundPort } = server.address() as AddressInfo;
+    this.server = server;
+    this.stopping = false;
+    this.baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.stopping = true;
+    for (const sleeper of this.sleepers) {
+      clearTimeout(sleeper.timer);
+      sleeper.wake();
+    }
+    this.sleepers.clear();
+    this.faults.releaseHangs();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    this.server = undefined;
+    this.baseUrl = undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Test-facing state
+
+  addWorkflow(options: AddWorkflowOptions = {}): string {
+    const status = options.status ?? 'active';
+    if (!WORKFLOW_STATUSES.includes(status))
+      throw new RangeError(`unknown workflow status ${String(status)}`);
+    if (options.id !== undefined && (!ID_PATTERN.test(options.id) || this.workflows.has(options.id))) {
+      throw new RangeError(`workflow id ${options.id} is invalid or already used`);
+    }
+    const nodes = nonNegativeInteger(options.nodes, 'nodes', 5);
+    const edges = nonNegativeInteger(options.edges, 'edges', 6);
+    const leads = nonNegativeInteger(options.leads, 'leads', 420);
+    if (leads > 50_000_000) throw new RangeError('leads must be at most 50,000,000');
+    const unknowns = options.extraFields !== undefined;
+    const generated = generateWorkflow(this.seed, this.workflowOrdinal++, {
+      id: options.id,
+      nodes,
+      edges,
+      unknowns,
+    });
+    if (this.workflows.has(generated.id)) throw new RangeError(`workflow id ${generated.id} is already used`);
+    const canTransit = generated.nodes.some(
+      (node) => node.node_type !== 'CONVERTED' && node.node_type !== 'DROPPED',
+    );
+    // Leads only move while a workflow runs or is paused mid-run; other states start settled.
+    const defaultInTransit =
+      canTransit && ['active', 'running', 'paused'].includes(status) ? Math.round(leads * 0.1) : 0;
+    const inTransitLeads = nonNegativeInteger(options.inTransitLeads, 'inTransitLeads', defaultInTransit);
+    const terminal = status === 'cancelled' || status === 'completed';
+    const workflow = new SimWorkflow({
+      generated,
+      orgId: options.orgId ?? this.defaultOrgId,
+      status,
+      leads,
+      inTransitLeads,
+      extraFields: { ...options.extraFields },
+      paginateNodes: options.paginateNodes ?? true,
+      unknowns,
+      settleAtMs: terminal && inTransitLeads > 0 ? Date.now() + this.settleMs : undefined,
+    });
+    this.workflows.set(workflow.id, workflow);
+    return workflow.id;
+  }
+
+  /** The workflow and its lists exactly as the API serves them, or undefined once deleted. */
+  snapshot(id: string): WorkflowSnapshot | undefined {
+    const workflow = this.workflows.get(id);
+    if (!workflow) return undefined;
+    const now = Date.now();
+    return structuredClone({
+      workflow: this.shapeTimestamps(workflow.toApi()),
+      nodes: [...workflow.nodes],
+      edges: [...workflow.edges],
+      leads: workflow.allLeads(now).map((lead) => this.shapeTimestamps(lead)),
+    });
+  }
+
+  exists(id: string): boolean {
+    return this.workflows.has(id);
+  }
+
+  clearRequests(): void {
+    this.requests.length = 0;
+  }
+
+  /** Runs `hook` when a request arrives, before any fault or handling; returns an unsubscribe. */
+  onRequest(hook: RequestHook): () => void {
+    this.hooks.add(hook);
+    return () => this.hooks.delete(hook);
+  }
+
+  /** Leads currently in transit (what keeps DELETE answering 409). */
+  leadsInTransit(id: string): number {
+    return this.mustGet(id).countInTransit(Date.now());
+  }
+
+  /** Changes the workflow's status as DialNexa itself would (e.g. a run that completes). */
+  setWorkflowStatus(id: string, status: WorkflowStatus): void {
+    if (!WORKFLOW_STATUSES.includes(status))
+      throw new RangeError(`unknown workflow status ${String(status)}`);
+    const workflow = this.mustGet(id);
+    workflow.status = status;
+    workflow.updatedAtMs = Date.now();
+    if ((status === 'cancelled' || status === 'completed') && workflow.settleAtMs === undefined) {
+      workflow.settleAtMs = Date.now() + this.settleMs;
+    }
+  }
+
+  /** Live-data helpers: each shifts items between pages, as DialNexa does while a workflow runs. */
+  enrollLeads(id: string, count: number): string[] {
+    const workflow = this.mustGet(id);
+    if (workflow.status === 'cancelled' || workflow.status === 'completed') {
+      throw new RangeError(`a ${workflow.status} workflow enrols no leads`);
+    }
+    return workflow.enrollLeads(count);
+  }
+
+  deleteLead(id: string, leadId: string): boolean {
+    return this.mustGet(id).deleteLead(leadId);
+  }
+
+  setLeadStatus(id: string, leadId: string, status: LeadStatus): boolean {
+    return this.mustGet(id).setLeadStatus(leadId, status);
+  }
+
+  private mustGet(id: string): SimWorkflow {
+    const workflow = this.workflows.get(id);
+    if (!workflow) throw new RangeError(`no workflow ${id}`);
+    return workflow;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // HTTP
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://simulator.invalid');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = url.pathname;
+    if (path === '/__sim' || path.startsWith('/__sim/')) return this.handleControl(req, res, method, path);
+
+    const seq = ++this.requestSeq;
+    const at = Date.now();
+    const query = Object.fromEntries(url.searchParams);
+    const record = (status: number, performed: boolean): void =>
+      this.record({ seq, method, path, query, status, performed, at });
+
+    let clientGone = false;
+    res.on('close', () => {
+      if (!res.writableFinished) clientGone = true;
+    });
+    req.resume();
+
+    for (const hook of [...this.hooks]) await hook(method, path);
+    const { delayMs } = this.faults.holdFor(method, path);
+    if (delayMs > 0) await this.sleep(delayMs);
+    // Re-read after the delay: a test may have cleared the hang meanwhile.
+    const hang = this.faults.holdFor(method, path).hang && !this.stopping;
+    if (hang) await this.faults.waitForRelease();
+    if (delayMs > 0 || hang) {
+      // A client that gave up while its request was held may have closed its socket in the very
+      // tick of the release: let that close reach this side before deciding.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // A front end drops requests whose client gave up: they never reach the API.
+    if (clientGone || req.socket.destroyed || this.stopping) {
+      req.socket.destroy();
+      return record(0, false);
+    }
+
+    const fault = this.faults.take(method, path);
+    const now = Date.now();
+    const bucket = this.bucketOf(req);
+    switch (fault?.kind) {
+      case 'reset':
+        req.socket.destroy();
+        return record(0, false);
+      case 'fail':
+        this.send(res, {
+          status: fault.status,
+          body: errorBody(fault.status, FAULT_MESSAGES[fault.status] ?? REASONS[fault.status] ?? 'Error'),
+          headers: this.limiter.peek(bucket, now),
+        });
+        return record(fault.status, false);
+      case 'rateLimit':
+        this.send(res, {
+          status: 429,
+          body: errorBody(429, 'ThrottlerException: Too Many Requests'),
+          headers: this.limiter.throttledHeaders(fault.retryAfterS, now),
+        });
+        return record(429, false);
+      default:
+        break;
+    }
+
+    const response = this.dispatch(
+      method,
+      path,
+      url.searchParams,
+      req.headers.authorization,
+      bucket,
+      fault?.kind === 'forbid',
+      now,
+    );
+    if (fault?.kind === 'dropAfterPerform' || clientGone) {
+      req.socket.destroy();
+      return record(0, true);
+    }
+    this.send(res, response);
+    record(response.status, true);
+  }
+
+  private record(entry: RecordedRequest): void {
+    // Requests finish out of order (delays, hangs); keep the list in arrival order.
+    let at = this.requests.length;
+    while (at > 0 && this.requests[at - 1]!.seq > entry.seq) at--;
+    this.requests.splice(at, 0, entry);
+  }
+
+  private send(res: ServerResponse, response: ApiResponse): void {
+    const payload = JSON.stringify(response.body);
+    res.writeHead(response.status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(payload)),
+      ...response.headers,
+    });
+    res.end(payload);
+  }
+
+  private failInternally(res: ServerResponse, error: unknown): void {
+    // A simulator bug must be loud, or tests would pass against a broken stand-in.
+    console.error('[dialnexa-simulator] internal error', error);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    this.send(res, { status: 500, body: errorBody(500, 'Internal server error'), headers: {} });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const sleeper = {
+        timer: setTimeout(() => {
+          this.sleepers.delete(sleeper);
+          resolve();
+        }, ms),
+        wake: resolve,
+      };
+      this.sleepers.add(sleeper);
+    });
+  }
+
+  private bucketOf(req: IncomingMessage): string {
+    // Throttled per presented key; requests without one share a bucket per client address.
+    const token = this.bearerToken(req.headers.authorization);
+    return token !== undefined ? `key:${token}` : `anonymous:${req.socket.remoteAddress ?? ''}`;
+  }
+
+  private bearerToken(header: string | undefined): string | undefined {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    return match?.[1];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The API proper
+
+  private dispatch(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    authorization: string | undefined,
+    bucket: string,
+    forbidden: boolean,
+    now: number,
+  ): ApiResponse {
+    const throttle = this.limiter.hit(bucket, now);
+    const rateHeaders = throttle.headers;
+    const fail = (status: number, message: string | string[]): ApiResponse => ({
+      status,
+      body: errorBody(status, message),
+      headers: rateHeaders,
+    });
+    const ok = (body: unknown): ApiResponse => ({
+      status: 200,
+      body: this.envelope ? { statusCode: 200, message: 'Success', data: body } : body,
+      headers: rateHeaders,
+    });
+
+    if (!throttle.allowed) {
+      return {
+        status: 429,
+        body: errorBody(429, 'ThrottlerException: Too Many Requests'),
+        headers: { ...rateHeaders, 'Retry-After': String(throttle.retryAfterS) },
+      };
+    }
+    const route = matchRoute(method, path);
+    if (!route) return fail(404, `Cannot ${method} ${path}`);
+
+    const token = this.bearerToken(authorization);
+    const key = token === undefined ? undefined : this.apiKeys.get(token);
+    if (!key) return fail(401, 'Unauthorized');
+    if (forbidden) return fail(403, 'Forbidden resource');
+    if (method === 'GET' && !key.canRead) return fail(403, 'Forbidden resource');
+    if (method === 'DELETE' && !key.canDelete) return fail(403, 'Forbidden resource');
+
+    const workflow =
+      route.id !== undefined && ID_PATTERN.test(route.id) ? this.workflows.get(route.id) : undefined;
+    // Another organisation's workflow is indistinguishable from a missing one.
+    if (!workflow || workflow.orgId !== key.orgId) return fail(404, 'Workflow not found');
+
+    switch (route.name) {
+      case 'workflow':
+        return ok(this.shapeTimestamps(workflow.toApi()));
+      case 'nodes':
+      case 'edges': {
+        const items: ReadonlyArray<ApiNode | ApiEdge> =
+          route.name === 'nodes' ? workflow.nodes : workflow.edges;
+        if (!workflow.paginateNodes) return ok({ data: items });
+        const paging = this.paging(query, false);
+        if ('errors' in paging) return fail(400, paging.errors);
+        const offset = (paging.page - 1) * paging.limit;
+        return ok(
+          this.pageOf(items.slice(offset, offset + paging.limit), items.length, paging.page, paging.limit),
+        );
+      }
+      case 'leads': {
+        const paging = this.paging(query, true);
+        if ('errors' in paging) return fail(400, paging.errors);
+        const offset = (paging.page - 1) * paging.limit;
+        const { items, total } = workflow.leadPage(offset, paging.limit, paging.status, now);
+        return ok(
+          this.pageOf(
+            items.map((lead) => this.shapeTimestamps(lead)),
+            total,
+            paging.page,
+            paging.limit,
+          ),
+        );
+      }
+      case 'history': {
+        const leadId = route.leadId;
+        const history =
+          leadId !== undefined && ID_PATTERN.test(leadId) ? workflow.history(leadId, now) : undefined;
+        if (!history) return fail(404, 'Lead not found');
+        return ok({
+          id: leadId,
+          workflow_id: workflow.id,
+          history: history.map((entry) => this.shapeTimestamps({ ...entry })),
+        });
+      }
+      case 'cancel': {
+        if (!CANCELLABLE.has(workflow.status)) return fail(409, `Workflow is already ${workflow.status}.`);
+        workflow.status = 'cancelled';
+        workflow.updatedAtMs = now;
+        // Steps already running finish: their leads stay in transit until the workflow settles.
+        workflow.settleAtMs = now + this.settleMs;
+        return ok({ id: workflow.id, status: 'cancelled' });
+      }
+      case 'pause': {
+        if (!RUNNING.has(workflow.status)) {
+          return fail(409, `Workflow is ${workflow.status}. Only an active workflow can be paused.`);
+        }
+        workflow.status = 'paused';
+        workflow.updatedAtMs = now;
+        return ok({ id: workflow.id, status: 'paused' });
+      }
+      case 'delete': {
+        if (RUNNING.has(workflow.status)) return fail(409, 'Workflow is still active. Cancel it first.');
+        if (workflow.hasLeadsInTransit(now))
+          return fail(409, 'Workflow has leads in transit. Wait for them to settle.');
+        this.workflows.delete(workflow.id);
+        return ok({ message: 'Workflow deleted.' });
+      }
+    }
+  }
+
+  private paging(
+    query: URLSearchParams,
+    withStatus: boolean,
+  ): { page: number; limit: number; status: LeadStatus | undefined } | { errors: string[] } {
+    const errors: string[] = [];
+    const page = parseInteger(query.getAll('page'), 'page', 1, undefined, errors) ?? 1;
+    const limit = parseInteger(query.getAll('limit'), 'limit', 1, MAX_LIMIT, errors) ?? DEFAULT_LIMIT;
+    let status: LeadStatus | undefined;
+    if (withStatus && query.has('status')) {
+      const values = query.getAll('status');
+      const value = values[0] as LeadStatus;
+      if (values.length === 1 && LEAD_STATUSES.includes(value)) status = value;
+      else errors.push(`status must be one of the following values: ${LEAD_STATUSES.join(', ')}`);
+    }
+    return errors.length > 0 ? { errors } : { page, limit, status };
+  }
+
+  private pageOf<T>(
+    data: T[],
+    total: number,
+    page: number,
+    limit: number,
+  ): { data: T[]; meta: Record<string, number> } {
+    return { data, meta: { page, limit, total, totalPages: Math.ceil(total / limit) } };
+  }
+
+  private shapeTimestamps<T extends object>(item: T): Record<string, unknown> {
+    const record = item as Record<string, unknown>;
+    return this.envelope ? camelTimestamps(record) : { ...record };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Control API for the standalone simulator: no auth, not recorded, not rate limited.
+
+  private async handleControl(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    path: string,
+  ): Promise<void> {
+    const reply = (status: number, body?: unknown): void => {
+      if (body === undefined) {
+        res.writeHead(status).end();
+        return;
+      }
+      this.send(res, { status, body, headers: {} });
+    };
+    let body: unknown;
+    try {
+      body = await readJson(req);
+    } catch (error) {
+      return reply(400, errorBody(400, `invalid JSON body: ${(error as Error).message}`));
+    }
+    const workflowMatch = /^\/__sim\/workflows\/([^/]+)$/.exec(path);
+    try {
+      if (method === 'POST' && path === '/__sim/workflows') {
+        return reply(201, { id: this.addWorkflow((body ?? {}) as AddWorkflowOptions) });
+      }
+      if (method === 'GET' && workflowMatch) {
+        const snapshot = this.snapshot(decodeURIComponent(workflowMatch[1]!));
+        return snapshot ? reply(200, snapshot) : reply(404, errorBody(404, 'Workflow not found'));
+      }
+      if (method === 'GET' && path === '/__sim/requests') return reply(200, this.requests);
+      if (method === 'DELETE' && path === '/__sim/requests') {
+        this.clearRequests();
+        return reply(204);
+      }
+      if (method === 'POST' && path === '/__sim/faults') {
+        this.faults.apply((body ?? {}) as SerializedFault);
+        return reply(204);
+      }
+      if (method === 'DELETE' && path === '/__sim/faults') {
+        this.faults.clear();
+        return reply(204);
+      }
+      return reply(404, errorBody(404, `Cannot ${method} ${path}`));
+    } catch (error) {
+      if (error instanceof RangeError || error instanceof SyntaxError || error instanceof TypeError) {
+        return reply(400, errorBody(400, error.message));
+      }
+      throw error;
+    }
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  return text === '' ? undefined : (JSON.parse(text) as unknown);
+}

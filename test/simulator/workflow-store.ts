@@ -1,0 +1,246 @@
+/**
+ * The mutable state of one simulated workflow. Nodes and edges are small and kept as generated;
+ * leads are generated on demand (seed.ts) and only their changes are stored, in `overrides`.
+ */
+import { LEAD_STATUSES, LeadGenerator, isInTransit, iso, settledStatus } from './seed.ts';
+import type {
+  ApiEdge,
+  ApiHistoryEntry,
+  ApiLead,
+  ApiNode,
+  GeneratedWorkflow,
+  LeadStatus,
+  WorkflowStatus,
+} from './seed.ts';
+
+export interface LeadOverride {
+  deleted?: true;
+  status?: LeadStatus;
+}
+
+export interface LeadView {
+  lead: ApiLead;
+  inTransit: boolean;
+}
+
+export interface WorkflowInit {
+  generated: GeneratedWorkflow;
+  orgId: string;
+  status: WorkflowStatus;
+  leads: number;
+  inTransitLeads: number;
+  extraFields: Record<string, unknown>;
+  paginateNodes: boolean;
+  unknowns: boolean;
+  /** When the workflow starts out cancelled with leads in transit, they settle at this time. */
+  settleAtMs?: number;
+}
+
+export class SimWorkflow {
+  readonly id: string;
+  readonly orgId: string;
+  readonly name: string;
+  readonly description: string | null;
+  readonly createdAtMs: number;
+  readonly nodes: readonly ApiNode[];
+  readonly edges: readonly ApiEdge[];
+  readonly extraFields: Record<string, unknown>;
+  readonly paginateNodes: boolean;
+  status: WorkflowStatus;
+  updatedAtMs: number;
+  /** Once a cancelled workflow reaches this time, every lead still in transit has settled. */
+  settleAtMs: number | undefined;
+
+  private readonly generator: LeadGenerator;
+  private readonly nodeTypeByIndex: readonly string[];
+  /** Leads ever enrolled, deleted ones included: indices are never reused. */
+  private leadCount: number;
+  private readonly overrides = new Map<number, LeadOverride>();
+  /** Deleted indices, ascending, to map a list position to an index without scanning. */
+  private readonly deletedSorted: number[] = [];
+  /** Bumped on every lead change; keys the filter cache. */
+  private version = 0;
+  private filterCache: { key: string; indices: Int32Array | number[] } | undefined;
+
+  constructor(init: WorkflowInit) {
+    const { generated } = init;
+    this.id = generated.id;
+    this.orgId = init.orgId;
+    this.name = generated.name;
+    this.description = generated.description;
+    this.createdAtMs = generated.createdAtMs;
+    this.updatedAtMs = generated.updatedAtMs;
+    this.nodes = generated.nodes;
+    this.edges = generated.edges;
+    this.extraFields = init.extraFields;
+    this.paginateNodes = init.paginateNodes;
+    this.status = init.status;
+    this.settleAtMs = init.settleAtMs;
+    this.leadCount = init.leads;
+    this.nodeTypeByIndex = generated.nodes.map((node) => node.node_type);
+    this.generator = new LeadGenerator({
+      workflowId: generated.id,
+      workflowSeed: generated.workflowSeed,
+      nodes: generated.nodes,
+      initialCount: init.leads,
+      inTransit: init.inTransitLeads,
+      workflowCreatedAtMs: generated.createdAtMs,
+      unknowns: init.unknowns,
+    });
+  }
+
+  get enrolledLeads(): number {
+    return this.leadCount - this.deletedSorted.length;
+  }
+
+  isSettled(nowMs: number): boolean {
+    return this.settleAtMs !== undefined && nowMs >= this.settleAtMs;
+  }
+
+  toApi(): Record<string, unknown> {
+    return {
+      id: this.id,
+      organization_id: this.orgId,
+      name: this.name,
+      title: this.name,
+      description: this.description,
+      status: this.status,
+      node_count: this.nodes.length,
+      edge_count: this.edges.length,
+      enrolled_leads: this.enrolledLeads,
+      created_at: iso(this.createdAtMs),
+      updated_at: iso(this.updatedAtMs),
+      ...this.extraFields,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Leads
+
+  /** Effective status of a lead, or undefined when it was deleted or never existed. */
+  private state(
+    index: number,
+    nowMs: number,
+  ): { status: LeadStatus; nodeIndex: number; inTransit: boolean } | undefined {
+    if (!Number.isInteger(index) || index < 0 || index >= this.leadCount) return undefined;
+    const override = this.overrides.get(index);
+    if (override?.deleted) return undefined;
+    const core = this.generator.core(index);
+    let status = override?.status ?? core.status;
+    let inTransit = isInTransit(status, this.nodeTypeByIndex[core.nodeIndex]);
+    if (inTransit && this.isSettled(nowMs)) {
+      status = settledStatus(status);
+      inTransit = false;
+    }
+    return { status, nodeIndex: core.nodeIndex, inTransit };
+  }
+
+  private view(index: number, nowMs: number): LeadView | undefined {
+    const state = this.state(index, nowMs);
+    if (!state) return undefined;
+    return { lead: this.generator.record(index, state), inTransit: state.inTransit };
+  }
+
+  leadByIdView(leadId: string, nowMs: number): LeadView | undefined {
+    const index = this.generator.indexOf(leadId);
+    return index === undefined ? undefined : this.view(index, nowMs);
+  }
+
+  history(leadId: string, nowMs: number): ApiHistoryEntry[] | undefined {
+    const index = this.generator.indexOf(leadId);
+    if (index === undefined) return undefined;
+    const view = this.view(index, nowMs);
+    return view ? this.generator.history(index, view.lead, view.inTransit) : undefined;
+  }
+
+  /** One page of leads in enrolment order, optionally only those with the given status. */
+  leadPage(
+    offset: number,
+    limit: number,
+    status: LeadStatus | undefined,
+    nowMs: number,
+  ): { items: ApiLead[]; total: number } {
+    if (status !== undefined) {
+      const indices = this.filtered(status, nowMs);
+      const items: ApiLead[] = [];
+      for (let i = offset; i < Math.min(indices.length, offset + limit); i++) {
+        items.push(this.view(indices[i]!, nowMs)!.lead);
+      }
+      return { items, total: indices.length };
+    }
+    const items: ApiLead[] = [];
+    for (let index = this.indexAtPosition(offset); index < this.leadCount && items.length < limit; index++) {
+      const view = this.view(index, nowMs);
+      if (view) items.push(view.lead);
+    }
+    return { items, total: this.enrolledLeads };
+  }
+
+  allLeads(nowMs: number): ApiLead[] {
+    return this.leadPage(0, this.leadCount, undefined, nowMs).items;
+  }
+
+  private indexAtPosition(position: number): number {
+    let index = position;
+    for (const deleted of this.deletedSorted) {
+      if (deleted <= index) index++;
+      else break;
+    }
+    return index;
+  }
+
+  private filtered(status: LeadStatus, nowMs: number): Int32Array | number[] {
+    // Settlement changes statuses without any write, so it is part of the cache key.
+    const key = `${status}|${this.version}|${this.isSettled(nowMs)}`;
+    if (this.filterCache?.key === key) return this.filterCache.indices;
+    const matches: number[] = [];
+    for (let index = 0; index < this.leadCount; index++) {
+      if (this.state(index, nowMs)?.status === status) matches.push(index);
+    }
+    const indices = Int32Array.from(matches);
+    this.filterCache = { key, indices };
+    return indices;
+  }
+
+  countInTransit(nowMs: number): number {
+    if (this.isSettled(nowMs) || !this.generator.hasTransitNodes) return 0;
+    let count = 0;
+    for (let index = 0; index < this.leadCount; index++) if (this.state(index, nowMs)?.inTransit) count++;
+    return count;
+  }
+
+  hasLeadsInTransit(nowMs: number): boolean {
+    if (this.isSettled(nowMs) || !this.generator.hasTransitNodes) return false;
+    for (let index = 0; index < this.leadCount; index++) if (this.state(index, nowMs)?.inTransit) return true;
+    return false;
+  }
+
+  setLeadStatus(leadId: string, status: LeadStatus): boolean {
+    if (!LEAD_STATUSES.includes(status)) throw new RangeError(`unknown lead status ${status}`);
+    const index = this.generator.indexOf(leadId);
+    if (index === undefined || !this.state(index, Date.now())) return false;
+    this.overrides.set(index, { ...this.overrides.get(index), status });
+    this.version++;
+    return true;
+  }
+
+  deleteLead(leadId: string): boolean {
+    const index = this.generator.indexOf(leadId);
+    if (index === undefined || !this.state(index, Date.now())) return false;
+    this.overrides.set(index, { deleted: true });
+    const at = this.deletedSorted.findIndex((deleted) => deleted > index);
+    this.deletedSorted.splice(at < 0 ? this.deletedSorted.length : at, 0, index);
+    this.version++;
+    return true;
+  }
+
+  /** Appends freshly enrolled leads (pending at the entry step); returns their ids. */
+  enrollLeads(count: number): string[] {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError('count must be a non-negative integer');
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) ids.push(this.generator.idOf(this.leadCount + i));
+    this.leadCount += count;
+    this.version++;
+    return ids;
+  }
+}
