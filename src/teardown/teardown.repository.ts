@@ -253,6 +253,9 @@ export class TeardownRepository {
         event,
       );
       if (event.type === 'retry_requested') {
+        // The same lock as `create`: without it a concurrent create and retry both pass the check
+        // and the loser fails on the unique index instead of answering TEARDOWN_IN_PROGRESS.
+        await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`wf:${current.workflowId}`}, 0))) AS l`;
         const active = await tx.teardown.findUnique({ where: { activeWorkflowId: current.workflowId }, select: { id: true } });
         if (active) {
           throw new DomainError('TEARDOWN_IN_PROGRESS', `teardown ${active.id} of workflow ${current.workflowId} is not finished`, {

@@ -189,6 +189,57 @@ describe('teardown service (e2e)', () => {
     expect(retry).toMatchObject({ status: 409, body: { code: 'TEARDOWN_NOT_RETRYABLE' } });
   });
 
+  it('understands a 409 after a cancel whose answer was lost, because the attempt was recorded first', async () => {
+    const workflowId = sim.addWorkflow({ leads: 60, inTransitLeads: 0 });
+    sim.faults.dropAfterPerformNext(1, { method: 'POST', path: /\/cancel$/ });
+    const created = await client.create({ workflowId, reason: 'lost cancel answer' });
+    const done = await client.waitForEnd(String(created.body['id']));
+    expect(done['status']).toBe('completed');
+    const cancels = sim.requests.filter((r) => r.method === 'POST');
+    expect(cancels.map((r) => r.status)).toEqual([0, 409]);
+    const [cancelled] = await query<{ details: Record<string, unknown> }>(
+      `SELECT details FROM audit_event WHERE teardown_id = $1 AND type = 'workflow.cancelled'`,
+      [created.body['id']],
+    );
+    expect(cancelled!.details).toMatchObject({ outcome: 'already_terminal' });
+  });
+
+  it('takes a 404 after a DELETE whose answer was lost as its own deletion', async () => {
+    const workflowId = sim.addWorkflow({ leads: 60, inTransitLeads: 0 });
+    sim.faults.dropAfterPerformNext(1, { method: 'DELETE' });
+    const created = await client.create({ workflowId, reason: 'lost delete answer' });
+    const done = await client.waitForEnd(String(created.body['id']));
+    expect(done['status']).toBe('completed');
+    expect(sim.requests.filter((r) => r.method === 'DELETE').map((r) => [r.status, r.performed])).toEqual([
+      [0, true],
+      [404, true],
+    ]);
+    const [deleted] = await query<{ details: Record<string, unknown> }>(
+      `SELECT details FROM audit_event WHERE teardown_id = $1 AND type = 'workflow.deleted'`,
+      [created.body['id']],
+    );
+    expect(deleted!.details).toMatchObject({ confirmation: 'confirmed_by_404_after_unanswered_delete' });
+  });
+
+  it('does not take a 404 to its first DELETE as its own deletion (someone else deleted the workflow)', async () => {
+    const workflowId = sim.addWorkflow({ leads: 60, inTransitLeads: 0 });
+    let removed = false;
+    const unhook = sim.onRequest(async (method, path) => {
+      if (!removed && method === 'DELETE' && path.includes(workflowId)) {
+        removed = true;
+        await fetch(`${sim.url}/v1/workflows/${workflowId}`, {
+          method: 'DELETE',
+          headers: { authorization: 'Bearer dnx_test_simulator_key_0001' },
+        });
+      }
+    });
+    const created = await client.create({ workflowId, reason: 'deleted behind our back' });
+    const done = await client.waitForEnd(String(created.body['id']));
+    unhook();
+    expect(done).toMatchObject({ status: 'failed', error: { code: 'WORKFLOW_GONE', step: 'delete', retryable: false } });
+    await expect(auditTypes(String(created.body['id']))).resolves.not.toContain('workflow.deleted');
+  });
+
   it('fails a missing workflow at the export: no cancel, no delete, no manifest', async () => {
     const created = await client.create({ workflowId: 'wfl_doesnotexist1', reason: 'typo in the id' });
     const done = await client.waitForEnd(String(created.body['id']));

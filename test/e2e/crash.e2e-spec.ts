@@ -1,0 +1,96 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import {
+  api,
+  DialnexaSimulator,
+  freePort,
+  query,
+  resetDatabase,
+  s3,
+  serviceEnv,
+  ServiceProcess,
+} from '../support/e2e-harness.js';
+
+/**
+ * The built service (dist/main.js) killed with SIGKILL mid-teardown and started again: the
+ * teardown must resume from its last finished step and complete, with one archive, one audit
+ * trail without duplicates, and exactly one DELETE that DialNexa performed.
+ */
+describe('crash recovery (e2e, separate process)', () => {
+  let sim: DialnexaSimulator;
+  let service: ServiceProcess | null = null;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    sim = new DialnexaSimulator({ settleMs: 300, rateLimit: { limit: 10_000, windowMs: 60_000 } });
+    await sim.start();
+    await resetDatabase();
+    env = serviceEnv(sim.url, { RUNNER_LEASE_SECONDS: '3', RUNNER_SWEEP_INTERVAL_S: '1' });
+  });
+
+  afterEach(async () => {
+    await service?.stop();
+    service = null;
+    sim.faults.clear();
+  });
+
+  afterAll(async () => {
+    await sim?.stop();
+  });
+
+  async function crashAndRecover(workflowId: string, shouldKill: (method: string, path: string) => boolean) {
+    const port = await freePort();
+    service = new ServiceProcess(env, port);
+    await service.start();
+    let killed = false;
+    const victim = service;
+    const unhook = sim.onRequest(async (method, path) => {
+      if (!killed && path.includes(workflowId) && shouldKill(method, path)) {
+        killed = true;
+        await victim.kill();
+      }
+    });
+    const client = api(service.url);
+    const created = await client.create({ workflowId, reason: 'crash test' });
+    expect(created.status).toBe(202);
+    const id = String(created.body['id']);
+    const deadline = Date.now() + 20_000;
+    while (!killed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    unhook();
+    expect(killed).toBe(true);
+
+    service = new ServiceProcess(env, port);
+    await service.start();
+    const done = await api(service.url).waitForEnd(id, 60_000);
+    return { id, done };
+  }
+
+  async function assertOneCleanTeardown(id: string, workflowId: string) {
+    const performedDeletes = sim.requests.filter((r) => r.method === 'DELETE' && r.path.includes(workflowId) && r.performed && r.status === 200);
+    expect(performedDeletes).toHaveLength(1);
+    expect(sim.exists(workflowId)).toBe(false);
+    const types = (await query<{ type: string }>('SELECT type FROM audit_event WHERE teardown_id = $1 ORDER BY seq', [id])).map(
+      (r) => r.type,
+    );
+    expect(types).toEqual(['teardown.requested', 'archive.exported', 'workflow.cancelled', 'workflow.deleted', 'teardown.completed']);
+    const prefix = `${env['ARCHIVE_PREFIX']}${workflowId}/${id}/`;
+    const versions = await s3().send(new ListObjectVersionsCommand({ Bucket: process.env['S3_BUCKET'], Prefix: prefix }));
+    const manifests = (versions.Versions ?? []).filter((v) => v.Key === `${prefix}manifest.json`);
+    expect(manifests).toHaveLength(1);
+  }
+
+  it('resumes a teardown killed during the export of its leads', async () => {
+    const workflowId = sim.addWorkflow({ leads: 450, inTransitLeads: 0 });
+    let leadPages = 0;
+    const { id, done } = await crashAndRecover(workflowId, (method, path) => method === 'GET' && path.endsWith('/leads') && ++leadPages === 3);
+    expect(done).toMatchObject({ status: 'completed', archive: { counts: { leads: 450 } } });
+    await assertOneCleanTeardown(id, workflowId);
+  }, 90_000);
+
+  it('resumes a teardown killed while its DELETE was in flight, deleting exactly once', async () => {
+    const workflowId = sim.addWorkflow({ leads: 120, inTransitLeads: 0 });
+    const { id, done } = await crashAndRecover(workflowId, (method) => method === 'DELETE');
+    expect(done).toMatchObject({ status: 'completed' });
+    await assertOneCleanTeardown(id, workflowId);
+  }, 90_000);
+});
