@@ -71,7 +71,12 @@ export class ArchiveStoreClient implements OnModuleDestroy {
   }
 
   /** A small object in one PutObject, with its Object Lock retention when one is given. */
-  async putBytes(key: string, body: Buffer, contentType: string, retention?: Retention): Promise<StoredObject> {
+  async putBytes(
+    key: string,
+    body: Buffer,
+    contentType: string,
+    retention?: Retention,
+  ): Promise<StoredObject> {
     const out = await this.call('put', key, () =>
       this.s3.send(
         new PutObjectCommand({
@@ -92,7 +97,12 @@ export class ArchiveStoreClient implements OnModuleDestroy {
    * Streams `body` into the store through a multipart upload: memory stays at about
    * `queueSize × partSize` whatever the object's size.
    */
-  async putStream(key: string, body: Readable, contentType: string, partSizeBytes: number): Promise<StoredObject> {
+  async putStream(
+    key: string,
+    body: Readable,
+    contentType: string,
+    partSizeBytes: number,
+  ): Promise<StoredObject> {
     const upload = new Upload({
       client: this.s3,
       params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
@@ -104,11 +114,17 @@ export class ArchiveStoreClient implements OnModuleDestroy {
     // Some stores (Ceph) return an empty ETag and no version from a completed multipart upload:
     // the version is read back from the object itself.
     const head = await this.head(key);
-    if (!head) throw new DomainError('ARCHIVE_WRITE_FAILED', `${key} is missing right after its upload`, { retryable: true });
+    if (!head)
+      throw new DomainError('ARCHIVE_WRITE_FAILED', `${key} is missing right after its upload`, {
+        retryable: true,
+      });
     return { key, versionId: head.versionId };
   }
 
-  async head(key: string, versionId?: string | null): Promise<{ versionId: string | null; bytes: number } | null> {
+  async head(
+    key: string,
+    versionId?: string | null,
+  ): Promise<{ versionId: string | null; bytes: number } | null> {
     try {
       const out = await this.s3.send(
         new HeadObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId ?? undefined }),
@@ -122,7 +138,9 @@ export class ArchiveStoreClient implements OnModuleDestroy {
 
   async getStream(key: string, versionId: string | null): Promise<Readable> {
     const out = await this.call('get', key, () =>
-      this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId ?? undefined })),
+      this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId ?? undefined }),
+      ),
     );
     if (!out.Body) throw new DomainError('ARCHIVE_VERIFICATION_FAILED', `${key} has no body`);
     return out.Body as Readable;
@@ -150,7 +168,11 @@ export class ArchiveStoreClient implements OnModuleDestroy {
   async getRetention(object: StoredObject): Promise<Retention | null> {
     try {
       const out = await this.s3.send(
-        new GetObjectRetentionCommand({ Bucket: this.bucket, Key: object.key, VersionId: object.versionId ?? undefined }),
+        new GetObjectRetentionCommand({
+          Bucket: this.bucket,
+          Key: object.key,
+          VersionId: object.versionId ?? undefined,
+        }),
       );
       const mode = out.Retention?.Mode;
       const until = out.Retention?.RetainUntilDate;
@@ -165,7 +187,11 @@ export class ArchiveStoreClient implements OnModuleDestroy {
   async presign(object: StoredObject, expiresInSeconds: number): Promise<string> {
     return getSignedUrl(
       this.s3,
-      new GetObjectCommand({ Bucket: this.bucket, Key: object.key, VersionId: object.versionId ?? undefined }),
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: object.key,
+        VersionId: object.versionId ?? undefined,
+      }),
       { expiresIn: expiresInSeconds },
     );
   }
@@ -175,10 +201,15 @@ export class ArchiveStoreClient implements OnModuleDestroy {
     try {
       await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
-      return { ok: false, reason: isNotFound(error) ? `bucket ${this.bucket} does not exist` : describe(error) };
+      return {
+        ok: false,
+        reason: isNotFound(error) ? `bucket ${this.bucket} does not exist` : describe(error),
+      };
     }
     if (lockMode === 'NONE') {
-      const versioning = await this.s3.send(new GetBucketVersioningCommand({ Bucket: this.bucket })).catch(() => null);
+      const versioning = await this.s3
+        .send(new GetBucketVersioningCommand({ Bucket: this.bucket }))
+        .catch(() => null);
       return versioning?.Status === 'Enabled'
         ? { ok: true }
         : { ok: true, reason: 'bucket versioning is off: archive objects are protected by unique keys only' };
@@ -190,7 +221,10 @@ export class ArchiveStoreClient implements OnModuleDestroy {
       }
       return { ok: true };
     } catch (error) {
-      return { ok: false, reason: `bucket ${this.bucket} has no Object Lock configuration (${describe(error)})` };
+      return {
+        ok: false,
+        reason: `bucket ${this.bucket} has no Object Lock configuration (${describe(error)})`,
+      };
     }
   }
 
@@ -222,7 +256,8 @@ function errorName(error: unknown): string | undefined {
 
 function isNotFound(error: unknown): boolean {
   const name = errorName(error);
-  if (name === 'NotFound' || name === 'NoSuchKey' || name === 'NoSuchBucket' || name === 'NoSuchVersion') return true;
+  if (name === 'NotFound' || name === 'NoSuchKey' || name === 'NoSuchBucket' || name === 'NoSuchVersion')
+    return true;
   return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404;
 }
 

@@ -79,7 +79,11 @@ export class ArchiveService {
     return this.refOf(manifest, key, head.versionId, sha256(bytes));
   }
 
-  async export(target: ArchiveTarget, source: ExportSource, onLeads: (exported: number) => void): Promise<ArchiveRef> {
+  async export(
+    target: ArchiveTarget,
+    source: ExportSource,
+    onLeads: (exported: number) => void,
+  ): Promise<ArchiveRef> {
     const dir = archiveDir(this.config.archive.prefix, target.workflowId, target.teardownId);
     const retention = this.retention();
     const objects: ManifestObject[] = [];
@@ -89,7 +93,9 @@ export class ArchiveService {
     objects.push(await this.putJson(`${dir}edges.json`, source.edges, source.edges.length, retention));
     objects.push(await this.putNdjson(`${dir}leads.ndjson.gz`, source.leads, retention, onLeads));
     if (source.leadHistory) {
-      objects.push(await this.putNdjson(`${dir}lead-history.ndjson.gz`, source.leadHistory, retention, () => {}));
+      objects.push(
+        await this.putNdjson(`${dir}lead-history.ndjson.gz`, source.leadHistory, retention, () => {}),
+      );
     }
 
     const manifest: Manifest = {
@@ -105,9 +111,13 @@ export class ArchiveService {
     // Unique keys are what prevent overwrites (S3 stores such as Ceph ignore If-None-Match):
     // check once more that no manifest appeared since the export began.
     if (await this.store.head(key)) {
-      throw new DomainError('ARCHIVE_WRITE_FAILED', `a manifest already exists at ${key}; refusing to overwrite it`, {
-        retryable: true,
-      });
+      throw new DomainError(
+        'ARCHIVE_WRITE_FAILED',
+        `a manifest already exists at ${key}; refusing to overwrite it`,
+        {
+          retryable: true,
+        },
+      );
     }
     const bytes = serializeManifest(manifest);
     const stored = await this.store.putBytes(key, bytes, JSON_TYPE, retention);
@@ -122,7 +132,8 @@ export class ArchiveService {
   async verify(ref: ArchiveRef): Promise<ArchiveRef> {
     const manifestBytes = await this.store.getBytes(ref.manifestKey, ref.manifestVersionId);
     const problems: string[] = [];
-    if (sha256(manifestBytes) !== ref.manifestSha256) problems.push('manifest.json: SHA-256 differs from the recorded one');
+    if (sha256(manifestBytes) !== ref.manifestSha256)
+      problems.push('manifest.json: SHA-256 differs from the recorded one');
     let manifest: Manifest;
     try {
       manifest = parseManifest(manifestBytes);
@@ -143,8 +154,10 @@ export class ArchiveService {
         problems.push(`${expected.key}: unreadable (${(error as Error).message})`);
         continue;
       }
-      if (actual.bytes !== expected.bytes) problems.push(`${expected.key}: ${actual.bytes} bytes, manifest says ${expected.bytes}`);
-      if (actual.sha256 !== expected.sha256) problems.push(`${expected.key}: SHA-256 differs from the manifest`);
+      if (actual.bytes !== expected.bytes)
+        problems.push(`${expected.key}: ${actual.bytes} bytes, manifest says ${expected.bytes}`);
+      if (actual.sha256 !== expected.sha256)
+        problems.push(`${expected.key}: SHA-256 differs from the manifest`);
       if (actual.records !== expected.records) {
         problems.push(`${expected.key}: ${actual.records} records, manifest says ${expected.records}`);
       }
@@ -180,7 +193,10 @@ export class ArchiveService {
       bucket: ref.bucket,
       manifestKey: ref.manifestKey,
       manifestSha256: ref.manifestSha256,
-      manifestUrl: await this.store.presign({ key: ref.manifestKey, versionId: ref.manifestVersionId }, expiresInSeconds),
+      manifestUrl: await this.store.presign(
+        { key: ref.manifestKey, versionId: ref.manifestVersionId },
+        expiresInSeconds,
+      ),
       expiresAt,
       manifest,
       objects,
@@ -191,7 +207,12 @@ export class ArchiveService {
     return manifestKey(this.config.archive.prefix, target.workflowId, target.teardownId);
   }
 
-  private refOf(manifest: Manifest, key: string, versionId: string | null, manifestSha256: string): ArchiveRef {
+  private refOf(
+    manifest: Manifest,
+    key: string,
+    versionId: string | null,
+    manifestSha256: string,
+  ): ArchiveRef {
     return {
       bucket: this.store.bucket,
       manifestKey: key,
@@ -209,11 +230,23 @@ export class ArchiveService {
     return { mode: lockMode, retainUntil: new Date(Date.now() + retentionDays * 86_400_000) };
   }
 
-  private async putJson(key: string, value: unknown, records: number, retention?: Retention): Promise<ManifestObject> {
+  private async putJson(
+    key: string,
+    value: unknown,
+    records: number,
+    retention?: Retention,
+  ): Promise<ManifestObject> {
     const body = Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
     const stored = await this.store.putBytes(key, body, JSON_TYPE, retention);
     if (retention) await this.confirmRetention(stored, retention);
-    return { key, bytes: body.length, sha256: sha256(body), records, contentType: JSON_TYPE, versionId: stored.versionId };
+    return {
+      key,
+      bytes: body.length,
+      sha256: sha256(body),
+      records,
+      contentType: JSON_TYPE,
+      versionId: stored.versionId,
+    };
   }
 
   private async putNdjson(
@@ -258,10 +291,18 @@ export class ArchiveService {
 
   private async confirmRetention(object: StoredObject, retention: Retention): Promise<void> {
     const actual = await this.store.getRetention(object);
-    if (!actual || actual.mode !== retention.mode || actual.retainUntil.getTime() < retention.retainUntil.getTime() - 1000) {
-      throw new DomainError('ARCHIVE_LOCK_FAILED', `${object.key} did not keep its ${retention.mode} retention`, {
-        details: { key: object.key },
-      });
+    if (
+      !actual ||
+      actual.mode !== retention.mode ||
+      actual.retainUntil.getTime() < retention.retainUntil.getTime() - 1000
+    ) {
+      throw new DomainError(
+        'ARCHIVE_LOCK_FAILED',
+        `${object.key} did not keep its ${retention.mode} retention`,
+        {
+          details: { key: object.key },
+        },
+      );
     }
   }
 
@@ -321,18 +362,26 @@ function countJsonRecords(bytes: Buffer): number {
 }
 
 function verificationFailed(problems: string[]): DomainError {
-  return new DomainError('ARCHIVE_VERIFICATION_FAILED', `the archive does not match its manifest: ${problems[0]}`, {
-    details: { problems },
-    retryable: false,
-  });
+  return new DomainError(
+    'ARCHIVE_VERIFICATION_FAILED',
+    `the archive does not match its manifest: ${problems[0]}`,
+    {
+      details: { problems },
+      retryable: false,
+    },
+  );
 }
 
 function asDomainError(error: unknown, key: string): DomainError {
   if (isDomainError(error)) return error;
-  return new DomainError('ARCHIVE_WRITE_FAILED', `writing ${key} failed: ${(error as Error)?.message ?? String(error)}`, {
-    retryable: true,
-    cause: error,
-  });
+  return new DomainError(
+    'ARCHIVE_WRITE_FAILED',
+    `writing ${key} failed: ${(error as Error)?.message ?? String(error)}`,
+    {
+      retryable: true,
+      cause: error,
+    },
+  );
 }
 
 export type { ArchiveObjectName };

@@ -41,7 +41,8 @@ export interface ArchiveRef {
   verifiedAt: string | null;
 }
 
-export type ArchiveObjectName = 'workflow.json' | 'nodes.json' | 'edges.json' | 'leads.ndjson.gz' | 'lead-history.ndjson.gz';
+export type ArchiveObjectName =
+  'workflow.json' | 'nodes.json' | 'edges.json' | 'leads.ndjson.gz' | 'lead-history.ndjson.gz';
 
 export function archiveDir(prefix: string, workflowId: string, teardownId: string): string {
   return `${prefix}${workflowId}/${teardownId}/`;
@@ -87,12 +88,15 @@ export function parseManifest(bytes: Buffer): Manifest {
   }
   const result = manifestSchema.safeParse(json);
   if (!result.success) {
-    throw new Error(`manifest.json does not match format ${MANIFEST_FORMAT_VERSION}: ${result.error.message}`);
+    throw new Error(
+      `manifest.json does not match format ${MANIFEST_FORMAT_VERSION}: ${result.error.message}`,
+    );
   }
   return result.data;
 }
 
 export function countsOf(manifest: Manifest): ArchiveRef['counts'] {
-  const records = (name: ArchiveObjectName) => manifest.objects.find((o) => o.key.endsWith(`/${name}`))?.records ?? 0;
+  const records = (name: ArchiveObjectName) =>
+    manifest.objects.find((o) => o.key.endsWith(`/${name}`))?.records ?? 0;
   return { nodes: records('nodes.json'), edges: records('edges.json'), leads: records('leads.ndjson.gz') };
 }

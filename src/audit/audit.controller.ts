@@ -6,11 +6,20 @@ import { AUDIT_EVENT_TYPES } from './audit-event.js';
 import { AuditRepository } from './audit.repository.js';
 
 const listAuditSchema = z.strictObject({
-  workflowId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
-  teardownId: z.string().regex(/^td_[0-9A-Z]{26}$/).optional(),
+  workflowId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
+  teardownId: z
+    .string()
+    .regex(/^td_[0-9A-Z]{26}$/)
+    .optional(),
   type: z.enum(AUDIT_EVENT_TYPES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().regex(/^[0-9]{1,18}$/, 'is not a cursor from this API').optional(),
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,18}$/, 'is not a cursor from this API')
+    .optional(),
 });
 
 @Controller('v1/audit')

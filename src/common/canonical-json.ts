@@ -4,7 +4,8 @@
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('non-finite number in an audit event');
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new Error('non-finite number in an audit event');
     if (value === undefined) return 'null';
     return JSON.stringify(value);
   }

@@ -67,9 +67,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
       case 415:
         return new DomainError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
       default:
-        return new DomainError('INTERNAL_ERROR', `an internal error occurred (request ${currentRequestId() ?? 'unknown'})`, {
-          details: { requestId: currentRequestId() ?? null },
-        });
+        return new DomainError(
+          'INTERNAL_ERROR',
+          `an internal error occurred (request ${currentRequestId() ?? 'unknown'})`,
+          {
+            details: { requestId: currentRequestId() ?? null },
+          },
+        );
     }
   }
 }
@@ -77,6 +81,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
 /** body-parser errors carry their status in `status`/`statusCode`. */
 function bodyParserStatus(exception: unknown): number | undefined {
   if (typeof exception !== 'object' || exception === null) return undefined;
-  const candidate = (exception as { status?: unknown; statusCode?: unknown }).status ?? (exception as { statusCode?: unknown }).statusCode;
+  const candidate =
+    (exception as { status?: unknown; statusCode?: unknown }).status ??
+    (exception as { statusCode?: unknown }).statusCode;
   return typeof candidate === 'number' && candidate >= 400 && candidate < 500 ? candidate : undefined;
 }

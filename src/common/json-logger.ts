@@ -12,7 +12,9 @@ export function redact(text: string): string {
     .replace(/(Bearer\s+)[^\s"',]+/gi, '$1[redacted]')
     .replace(/(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s"']+/gi, '$1[redacted]')
     .replace(/(\/\/[^:/\s"']+:)[^@/\s"']+@/g, '$1[redacted]@')
-    .replace(/\+?\d[\d\s().-]{7,}\d/g, (match) => (match.replace(/\D/g, '').length >= 8 ? '[redacted-number]' : match));
+    .replace(/\+?\d[\d\s().-]{7,}\d/g, (match) =>
+      match.replace(/\D/g, '').length >= 8 ? '[redacted-number]' : match,
+    );
 }
 
 /** One JSON object per line on stdout, with the request id when there is one. */
@@ -49,13 +51,19 @@ export class JsonLogger implements LoggerService {
     if ((ORDER[level] ?? 1) < this.threshold) return;
     // Nest passes the context last, and for errors a stack before it.
     const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
-    const stack = rest.length > 1 && typeof rest[0] === 'string' ? (rest[0] as string) : undefined;
+    const stack = rest.length > 1 && typeof rest[0] === 'string' ? rest[0] : undefined;
     const line: Record<string, unknown> = {
       level,
       time: new Date().toISOString(),
       context,
       requestId: currentRequestId(),
-      msg: redact(message instanceof Error ? message.message : typeof message === 'string' ? message : JSON.stringify(message)),
+      msg: redact(
+        message instanceof Error
+          ? message.message
+          : typeof message === 'string'
+            ? message
+            : JSON.stringify(message),
+      ),
     };
     if (stack) line['stack'] = redact(stack);
     process.stdout.write(`${JSON.stringify(line)}\n`);

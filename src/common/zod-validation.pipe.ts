@@ -16,7 +16,9 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
     const fields = result.error.issues.map((issue) => ({
       field: issue.path.length > 0 ? issue.path.join('.') : this.source,
       message:
-        issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.map((k) => k.slice(0, 64)).join(', ')}` : issue.message,
+        issue.code === 'unrecognized_keys'
+          ? `unknown field(s): ${issue.keys.map((k) => k.slice(0, 64)).join(', ')}`
+          : issue.message,
     }));
     throw new DomainError('VALIDATION_FAILED', 'the request is not valid', { details: { fields } });
   }

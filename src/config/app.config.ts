@@ -154,7 +154,10 @@ const apiKeys = z.string({ error: 'is required' }).transform((raw, ctx) => {
   for (const entry of result.data) {
     const hashed = /^sha256:([0-9a-fA-F]{64})$/.exec(entry.key);
     if (entry.key.startsWith('sha256:') && !hashed) {
-      ctx.addIssue({ code: 'custom', message: `caller ${entry.name}: sha256: must be followed by 64 hex digits` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `caller ${entry.name}: sha256: must be followed by 64 hex digits`,
+      });
       return z.NEVER;
     }
     if (callers.some((c) => c.name === entry.name)) {
@@ -219,13 +222,17 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = schema.safeParse(cleaned);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`);
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`,
+    );
     throw new ConfigError(problems);
   }
   const e = result.data;
   if (e.APPROVALS_REQUIRED > 0) {
     // Refused rather than ignored: a teardown must never run without the approvals it was promised.
-    throw new ConfigError(['APPROVALS_REQUIRED above 0 is not supported by this version yet (four-eyes approval)']);
+    throw new ConfigError([
+      'APPROVALS_REQUIRED above 0 is not supported by this version yet (four-eyes approval)',
+    ]);
   }
   if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined)) {
     throw new ConfigError(['AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together']);

@@ -13,14 +13,19 @@ export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
  * so that replicas starting together apply them once, one after the other.
  */
 export async function applyMigrations(databaseUrl: string, log: (line: string) => void): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'dialnexa-teardown-migrate' });
+  const client = new pg.Client({
+    connectionString: databaseUrl,
+    application_name: 'dialnexa-teardown-migrate',
+  });
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
     log('applying pending database migrations');
     await runPrisma(['migrate', 'deploy'], databaseUrl, log);
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]).catch(() => undefined);
+    await client
+      .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()])
+      .catch(() => undefined);
     await client.end();
   }
 }

@@ -8,7 +8,13 @@ import { PrismaClient } from '../generated/prisma/client.js';
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleDestroy {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    super({ adapter: new PrismaPg({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: 5_000 }) });
+    super({
+      adapter: new PrismaPg({
+        connectionString: config.databaseUrl,
+        max: 10,
+        connectionTimeoutMillis: 5_000,
+      }),
+    });
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -731,7 +731,7 @@ function serialize(error: unknown): string {
       );
       e = e.cause;
     } else {
-      parts.push(JSON.stringify(e) ?? String(e));
+      parts.push(JSON.stringify(e) ?? typeof e);
       e = undefined;
     }
   }

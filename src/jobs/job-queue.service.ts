@@ -55,7 +55,10 @@ export class JobQueueService implements OnApplicationShutdown {
     await boss.send(TEARDOWN_QUEUE, { teardownId } satisfies TeardownJob);
   }
 
-  async work(concurrency: number, handler: (job: TeardownJob, signal: AbortSignal) => Promise<void>): Promise<void> {
+  async work(
+    concurrency: number,
+    handler: (job: TeardownJob, signal: AbortSignal) => Promise<void>,
+  ): Promise<void> {
     const boss = await this.started();
     await boss.work<TeardownJob>(
       TEARDOWN_QUEUE,

@@ -67,12 +67,19 @@ async function timed(fn: () => Promise<void>): Promise<Check> {
     await Promise.race([
       fn(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
+          CHECK_TIMEOUT_MS,
+        );
       }),
     ]);
     return { ok: true, ms: Date.now() - started };
   } catch (error) {
-    return { ok: false, ms: Date.now() - started, reason: error instanceof Error ? error.message.slice(0, 200) : 'failed' };
+    return {
+      ok: false,
+      ms: Date.now() - started,
+      reason: error instanceof Error ? error.message.slice(0, 200) : 'failed',
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -4,5 +4,9 @@ import { DialnexaModule } from '../dialnexa/dialnexa.module.js';
 import { HealthController } from './health.controller.js';
 import { HealthRepository } from './health.repository.js';
 
-@Module({ imports: [ArchiveModule, DialnexaModule], controllers: [HealthController], providers: [HealthRepository] })
+@Module({
+  imports: [ArchiveModule, DialnexaModule],
+  controllers: [HealthController],
+  providers: [HealthRepository],
+})
 export class OpsModule {}

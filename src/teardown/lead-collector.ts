@@ -33,7 +33,9 @@ export class LeadCollector {
       for (const lead of page.items) {
         const id = typeof lead['id'] === 'string' ? lead['id'] : null;
         if (id === null) {
-          throw new DomainError('UPSTREAM_BAD_RESPONSE', 'DialNexa listed a lead without an id', { retryable: false });
+          throw new DomainError('UPSTREAM_BAD_RESPONSE', 'DialNexa listed a lead without an id', {
+            retryable: false,
+          });
         }
         if (this.seen.has(id)) {
           this.duplicates += 1;

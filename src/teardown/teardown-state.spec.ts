@@ -83,11 +83,14 @@ describe('transition', () => {
     );
   });
 
-  it.each(['completed', 'aborted', 'rejected', 'exporting'] as const)('refuses to retry a %s teardown', (status) => {
-    expect(() => transition(build({ status }), { type: 'retry_requested' })).toThrow(
-      expect.objectContaining({ code: 'TEARDOWN_NOT_RETRYABLE' }),
-    );
-  });
+  it.each(['completed', 'aborted', 'rejected', 'exporting'] as const)(
+    'refuses to retry a %s teardown',
+    (status) => {
+      expect(() => transition(build({ status }), { type: 'retry_requested' })).toThrow(
+        expect.objectContaining({ code: 'TEARDOWN_NOT_RETRYABLE' }),
+      );
+    },
+  );
 
   it.each([
     ['awaiting_approval', 'export'],
@@ -101,15 +104,21 @@ describe('transition', () => {
   it('refuses abort once the cancel may have reached DialNexa, with the reason', () => {
     const sut = build({ status: 'cancelling', step: 'cancel', cancelSent: true });
     expect(() => transition(sut, { type: 'abort_requested' })).toThrow(
-      expect.objectContaining({ code: 'TEARDOWN_NOT_ABORTABLE', message: expect.stringMatching(/cancel has been sent/) }),
+      expect.objectContaining({
+        code: 'TEARDOWN_NOT_ABORTABLE',
+        message: expect.stringMatching(/cancel has been sent/),
+      }),
     );
   });
 
-  it.each(['deleting', 'completed', 'failed', 'aborted'] as const)('refuses abort of a %s teardown', (status) => {
-    expect(() => transition(build({ status }), { type: 'abort_requested' })).toThrow(
-      expect.objectContaining({ code: 'TEARDOWN_NOT_ABORTABLE' }),
-    );
-  });
+  it.each(['deleting', 'completed', 'failed', 'aborted'] as const)(
+    'refuses abort of a %s teardown',
+    (status) => {
+      expect(() => transition(build({ status }), { type: 'abort_requested' })).toThrow(
+        expect.objectContaining({ code: 'TEARDOWN_NOT_ABORTABLE' }),
+      );
+    },
+  );
 
   it('refuses to start a teardown that is not queued', () => {
     expect(() => transition(build({ status: 'awaiting_approval' }), { type: 'started' })).toThrow();

@@ -39,7 +39,10 @@ export class TeardownController {
 
   @Get()
   @Roles('requester', 'approver', 'auditor')
-  async list(@CurrentCaller() caller: Caller, @Query(new ZodValidationPipe(listTeardownsSchema)) query: ListTeardownsDto) {
+  async list(
+    @CurrentCaller() caller: Caller,
+    @Query(new ZodValidationPipe(listTeardownsSchema)) query: ListTeardownsDto,
+  ) {
     const { data, nextCursor } = await this.teardowns.list(caller, query);
     return { data: data.map(presentTeardown), nextCursor };
   }

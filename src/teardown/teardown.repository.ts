@@ -74,14 +74,21 @@ export class TeardownRepository {
           where: { caller_key: { caller: idempotency.caller, key: idempotency.key } },
         });
         if (previous && previous.createdAt.getTime() > Date.now() - IDEMPOTENCY_TTL_MS) {
-          if (previous.requestHash !== idempotency.requestHash) return { kind: 'key_reused', teardownId: previous.teardownId };
+          if (previous.requestHash !== idempotency.requestHash)
+            return { kind: 'key_reused', teardownId: previous.teardownId };
           const teardown = await tx.teardown.findUnique({ where: { id: previous.teardownId } });
           if (teardown) return { kind: 'replayed', teardown: toDomain(teardown) };
         }
-        if (previous) await tx.idempotencyRecord.delete({ where: { caller_key: { caller: previous.caller, key: previous.key } } });
+        if (previous)
+          await tx.idempotencyRecord.delete({
+            where: { caller_key: { caller: previous.caller, key: previous.key } },
+          });
       }
       await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`wf:${input.workflowId}`}, 0))) AS l`;
-      const active = await tx.teardown.findUnique({ where: { activeWorkflowId: input.workflowId }, select: { id: true } });
+      const active = await tx.teardown.findUnique({
+        where: { activeWorkflowId: input.workflowId },
+        select: { id: true },
+      });
       if (active) return { kind: 'in_progress', teardownId: active.id };
 
       const id = newTeardownId();
@@ -101,7 +108,12 @@ export class TeardownRepository {
       });
       if (idempotency) {
         await tx.idempotencyRecord.create({
-          data: { caller: idempotency.caller, key: idempotency.key, requestHash: idempotency.requestHash, teardownId: id },
+          data: {
+            caller: idempotency.caller,
+            key: idempotency.key,
+            requestHash: idempotency.requestHash,
+            teardownId: id,
+          },
         });
       }
       await appendInTransaction(tx, [
@@ -256,11 +268,18 @@ export class TeardownRepository {
         // The same lock as `create`: without it a concurrent create and retry both pass the check
         // and the loser fails on the unique index instead of answering TEARDOWN_IN_PROGRESS.
         await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`wf:${current.workflowId}`}, 0))) AS l`;
-        const active = await tx.teardown.findUnique({ where: { activeWorkflowId: current.workflowId }, select: { id: true } });
+        const active = await tx.teardown.findUnique({
+          where: { activeWorkflowId: current.workflowId },
+          select: { id: true },
+        });
         if (active) {
-          throw new DomainError('TEARDOWN_IN_PROGRESS', `teardown ${active.id} of workflow ${current.workflowId} is not finished`, {
-            details: { teardownId: active.id },
-          });
+          throw new DomainError(
+            'TEARDOWN_IN_PROGRESS',
+            `teardown ${active.id} of workflow ${current.workflowId} is not finished`,
+            {
+              details: { teardownId: active.id },
+            },
+          );
         }
       }
       const patch: TeardownPatch = { status: next.status, error: next.error };

@@ -13,7 +13,12 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
 import { LeadCollector } from './lead-collector.js';
 import { isRunning, type Teardown, type TeardownStep } from './teardown.js';
-import { LeaseLostError, TeardownRepository, TeardownStoppedError, type TeardownPatch } from './teardown.repository.js';
+import {
+  LeaseLostError,
+  TeardownRepository,
+  TeardownStoppedError,
+  type TeardownPatch,
+} from './teardown.repository.js';
 import { transition, type TeardownState } from './teardown-state.js';
 
 /**
@@ -47,7 +52,12 @@ export class TeardownRunner {
     let teardown = claimed;
     try {
       if (teardown.status === 'queued') {
-        teardown = await this.teardowns.update(teardown, { status: next(teardown, { type: 'started' }).status }, [], 'queued');
+        teardown = await this.teardowns.update(
+          teardown,
+          { status: next(teardown, { type: 'started' }).status },
+          [],
+          'queued',
+        );
       }
       while (isRunning(teardown.status)) {
         teardown = await this.runStep(teardown);
@@ -66,7 +76,9 @@ export class TeardownRunner {
     } finally {
       lease.stop();
       await this.teardowns.release(teardownId, claimed.fencingToken).catch((error: unknown) => {
-        this.logger.warn(`teardown ${teardownId}: releasing the lease failed (${String(error)}); it expires by itself`);
+        this.logger.warn(
+          `teardown ${teardownId}: releasing the lease failed (${String(error)}); it expires by itself`,
+        );
       });
     }
   }
@@ -105,7 +117,8 @@ export class TeardownRunner {
       case 'cancel':
         return (t) => this.cancelWorkflow(t);
       case 'finalize':
-        return (t) => Promise.reject(new DomainError('INTERNAL_ERROR', `step finalize is not part of teardown ${t.id}`));
+        return (t) =>
+          Promise.reject(new DomainError('INTERNAL_ERROR', `step finalize is not part of teardown ${t.id}`));
       case 'delete':
         return (t) => this.deleteWorkflow(t);
     }
@@ -139,7 +152,9 @@ export class TeardownRunner {
         await progress.stop();
       }
       if (collector.duplicates > 0) {
-        this.logger.log(`teardown ${teardown.id}: ${collector.duplicates} leads listed twice were archived once`);
+        this.logger.log(
+          `teardown ${teardown.id}: ${collector.duplicates} leads listed twice were archived once`,
+        );
       }
     }
     return this.advance(teardown, 'export', { archive, leadsExported: archive.counts.leads });
@@ -157,10 +172,12 @@ export class TeardownRunner {
    */
   private async commitArchiveEvent(teardown: Teardown): Promise<Teardown> {
     const archive = requireArchive(teardown);
-    if (!archive.verifiedAt) throw new DomainError('INTERNAL_ERROR', `the archive of ${teardown.id} was never verified`);
+    if (!archive.verifiedAt)
+      throw new DomainError('INTERNAL_ERROR', `the archive of ${teardown.id} was never verified`);
     const events: NewAuditEvent[] = [this.event(teardown, 'archive.exported', archiveDetails(archive))];
     const after = next(teardown, { type: 'step_succeeded', step: 'audit' });
-    if (after.status === 'completed') events.push(this.event(teardown, 'teardown.completed', { dryRun: teardown.dryRun }));
+    if (after.status === 'completed')
+      events.push(this.event(teardown, 'teardown.completed', { dryRun: teardown.dryRun }));
     return this.advance(teardown, 'audit', {}, events);
   }
 
@@ -180,7 +197,8 @@ export class TeardownRunner {
   /** Step 5: the delete, retried while leads in transit settle, within DELETE_SETTLE_TIMEOUT_S. */
   private async deleteWorkflow(teardown: Teardown): Promise<Teardown> {
     await this.assertArchiveCommitted(teardown);
-    const { deleteSettleTimeoutS, deleteBackoffBaseMs, deleteBackoffMaxMs, stepAttempts } = this.config.runner;
+    const { deleteSettleTimeoutS, deleteBackoffBaseMs, deleteBackoffMaxMs, stepAttempts } =
+      this.config.runner;
     if (!teardown.deleteWaitStartedAt) {
       teardown = await this.teardowns.update(teardown, { deleteWaitStartedAt: new Date() });
     }
@@ -197,7 +215,8 @@ export class TeardownRunner {
         const failure = asDomainError(error);
         if (failure.code === 'WORKFLOW_NOT_FOUND') {
           // Proof of our deletion only if an earlier DELETE of ours may have been performed.
-          if (earlierUnanswered) return this.completeDeletion(teardown, 'confirmed_by_404_after_unanswered_delete');
+          if (earlierUnanswered)
+            return this.completeDeletion(teardown, 'confirmed_by_404_after_unanswered_delete');
           throw goneIfNotFound(failure, 'delete');
         }
         if (failure.code === 'UPSTREAM_CONFLICT') {
@@ -216,8 +235,13 @@ export class TeardownRunner {
             { retryable: true, details: { conflicts } },
           );
         }
-        const backoff = Math.min(deleteBackoffMaxMs, deleteBackoffBaseMs * 2 ** Math.min(conflicts + transientFailures, 16));
-        await sleep(Math.min(backoff / 2 + Math.random() * (backoff / 2), deleteSettleTimeoutS * 1000 - waited + 1));
+        const backoff = Math.min(
+          deleteBackoffMaxMs,
+          deleteBackoffBaseMs * 2 ** Math.min(conflicts + transientFailures, 16),
+        );
+        await sleep(
+          Math.min(backoff / 2 + Math.random() * (backoff / 2), deleteSettleTimeoutS * 1000 - waited + 1),
+        );
       }
     }
   }
@@ -226,7 +250,10 @@ export class TeardownRunner {
     const now = new Date();
     return this.advance(teardown, 'delete', { deletedAt: now, deletePending: false, completedAt: now }, [
       this.event(teardown, 'workflow.deleted', { confirmation, deleteAttempts: teardown.deleteAttempts }),
-      this.event(teardown, 'teardown.completed', { dryRun: false, archive: teardown.archive?.manifestKey ?? null }),
+      this.event(teardown, 'teardown.completed', {
+        dryRun: false,
+        archive: teardown.archive?.manifestKey ?? null,
+      }),
     ]);
   }
 
@@ -247,7 +274,8 @@ export class TeardownRunner {
   private async *leadHistories(teardown: Teardown): AsyncGenerator<JsonObject> {
     for await (const page of this.dialnexa.pages(teardown.workflowId, 'leads')) {
       for (const lead of page.items) {
-        if (typeof lead['id'] === 'string') yield await this.dialnexa.getLeadHistory(teardown.workflowId, lead['id']);
+        if (typeof lead['id'] === 'string')
+          yield await this.dialnexa.getLeadHistory(teardown.workflowId, lead['id']);
       }
     }
   }
@@ -260,7 +288,11 @@ export class TeardownRunner {
   ): Promise<Teardown> {
     const after = next(teardown, { type: 'step_succeeded', step });
     const completedAt = after.status === 'completed' ? (patch.completedAt ?? new Date()) : undefined;
-    return this.teardowns.update(teardown, { ...patch, status: after.status, step: after.step, completedAt }, events);
+    return this.teardowns.update(
+      teardown,
+      { ...patch, status: after.status, step: after.step, completedAt },
+      events,
+    );
   }
 
   private async fail(teardown: Teardown, step: TeardownStep, failure: DomainError): Promise<Teardown> {
@@ -272,7 +304,11 @@ export class TeardownRunner {
     ]);
   }
 
-  private event(teardown: Teardown, type: NewAuditEvent['type'], details: Record<string, unknown>): NewAuditEvent {
+  private event(
+    teardown: Teardown,
+    type: NewAuditEvent['type'],
+    details: Record<string, unknown>,
+  ): NewAuditEvent {
     return { actor: SYSTEM_ACTOR, teardownId: teardown.id, workflowId: teardown.workflowId, type, details };
   }
 }
@@ -322,7 +358,10 @@ function goneIfNotFound(error: unknown, during: 'cancel' | 'delete'): unknown {
 function asDomainError(error: unknown): DomainError {
   if (isDomainError(error)) return error;
   // Unknown errors are reported with a neutral message; the cause stays in the logs.
-  return new DomainError('INTERNAL_ERROR', 'an unexpected error stopped the step', { retryable: true, cause: error });
+  return new DomainError('INTERNAL_ERROR', 'an unexpected error stopped the step', {
+    retryable: true,
+    cause: error,
+  });
 }
 
 /** Keeps the lease alive while a runner works; a renewal refused means another worker took over. */

@@ -48,9 +48,13 @@ export class TeardownService {
     const outcome = await this.teardowns.create(input, idempotency);
     switch (outcome.kind) {
       case 'in_progress':
-        throw new DomainError('TEARDOWN_IN_PROGRESS', `workflow ${dto.workflowId} already has an unfinished teardown`, {
-          details: { teardownId: outcome.teardownId },
-        });
+        throw new DomainError(
+          'TEARDOWN_IN_PROGRESS',
+          `workflow ${dto.workflowId} already has an unfinished teardown`,
+          {
+            details: { teardownId: outcome.teardownId },
+          },
+        );
       case 'key_reused':
         throw new DomainError(
           'IDEMPOTENCY_KEY_REUSED',
@@ -74,7 +78,10 @@ export class TeardownService {
     return teardown;
   }
 
-  async list(caller: Caller, query: ListTeardownsDto): Promise<{ data: Teardown[]; nextCursor: string | null }> {
+  async list(
+    caller: Caller,
+    query: ListTeardownsDto,
+  ): Promise<{ data: Teardown[]; nextCursor: string | null }> {
     const requestedBy = this.seesAll(caller) ? undefined : caller.name;
     const rows = await this.teardowns.list(
       { workflowId: query.workflowId, status: query.status, requestedBy },

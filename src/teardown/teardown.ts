@@ -19,10 +19,23 @@ export const TEARDOWN_STEPS = ['export', 'verify', 'audit', 'cancel', 'finalize'
 export type TeardownStep = (typeof TEARDOWN_STEPS)[number];
 
 /** Statuses in which a runner works on the teardown (and a lease may be held). */
-export const RUNNING_STATUSES = ['queued', 'exporting', 'cancelling', 'deleting'] as const satisfies readonly TeardownStatus[];
+export const RUNNING_STATUSES = [
+  'queued',
+  'exporting',
+  'cancelling',
+  'deleting',
+] as const satisfies readonly TeardownStatus[];
 /** A workflow has at most one teardown in these statuses (a partial unique index enforces it). */
-export const ACTIVE_STATUSES = ['awaiting_approval', ...RUNNING_STATUSES] as const satisfies readonly TeardownStatus[];
-export const TERMINAL_STATUSES = ['completed', 'failed', 'rejected', 'aborted'] as const satisfies readonly TeardownStatus[];
+export const ACTIVE_STATUSES = [
+  'awaiting_approval',
+  ...RUNNING_STATUSES,
+] as const satisfies readonly TeardownStatus[];
+export const TERMINAL_STATUSES = [
+  'completed',
+  'failed',
+  'rejected',
+  'aborted',
+] as const satisfies readonly TeardownStatus[];
 
 export interface TeardownError {
   code: ErrorCode;

@@ -36,7 +36,9 @@ export class TeardownWorker implements OnApplicationBootstrap, OnApplicationShut
     this.sweeper = setInterval(() => void this.sweep(), this.config.runner.sweepIntervalS * 1000);
     this.sweeper.unref();
     void this.sweep();
-    this.logger.log(`worker ${this.runner.workerId} takes teardowns (concurrency ${this.config.runner.concurrency})`);
+    this.logger.log(
+      `worker ${this.runner.workerId} takes teardowns (concurrency ${this.config.runner.concurrency})`,
+    );
   }
 
   onApplicationShutdown(): void {

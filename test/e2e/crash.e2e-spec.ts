@@ -66,15 +66,25 @@ describe('crash recovery (e2e, separate process)', () => {
   }
 
   async function assertOneCleanTeardown(id: string, workflowId: string) {
-    const performedDeletes = sim.requests.filter((r) => r.method === 'DELETE' && r.path.includes(workflowId) && r.performed && r.status === 200);
+    const performedDeletes = sim.requests.filter(
+      (r) => r.method === 'DELETE' && r.path.includes(workflowId) && r.performed && r.status === 200,
+    );
     expect(performedDeletes).toHaveLength(1);
     expect(sim.exists(workflowId)).toBe(false);
-    const types = (await query<{ type: string }>('SELECT type FROM audit_event WHERE teardown_id = $1 ORDER BY seq', [id])).map(
-      (r) => r.type,
-    );
-    expect(types).toEqual(['teardown.requested', 'archive.exported', 'workflow.cancelled', 'workflow.deleted', 'teardown.completed']);
+    const types = (
+      await query<{ type: string }>('SELECT type FROM audit_event WHERE teardown_id = $1 ORDER BY seq', [id])
+    ).map((r) => r.type);
+    expect(types).toEqual([
+      'teardown.requested',
+      'archive.exported',
+      'workflow.cancelled',
+      'workflow.deleted',
+      'teardown.completed',
+    ]);
     const prefix = `${env['ARCHIVE_PREFIX']}${workflowId}/${id}/`;
-    const versions = await s3().send(new ListObjectVersionsCommand({ Bucket: process.env['S3_BUCKET'], Prefix: prefix }));
+    const versions = await s3().send(
+      new ListObjectVersionsCommand({ Bucket: process.env['S3_BUCKET'], Prefix: prefix }),
+    );
     const manifests = (versions.Versions ?? []).filter((v) => v.Key === `${prefix}manifest.json`);
     expect(manifests).toHaveLength(1);
   }
@@ -82,7 +92,10 @@ describe('crash recovery (e2e, separate process)', () => {
   it('resumes a teardown killed during the export of its leads', async () => {
     const workflowId = sim.addWorkflow({ leads: 450, inTransitLeads: 0 });
     let leadPages = 0;
-    const { id, done } = await crashAndRecover(workflowId, (method, path) => method === 'GET' && path.endsWith('/leads') && ++leadPages === 3);
+    const { id, done } = await crashAndRecover(
+      workflowId,
+      (method, path) => method === 'GET' && path.endsWith('/leads') && ++leadPages === 3,
+    );
     expect(done).toMatchObject({ status: 'completed', archive: { counts: { leads: 450 } } });
     await assertOneCleanTeardown(id, workflowId);
   }, 90_000);

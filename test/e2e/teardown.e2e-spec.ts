@@ -24,9 +24,11 @@ describe('teardown service (e2e)', () => {
 
   const upstreamMutations = () => sim.requests.filter((r) => r.method !== 'GET');
   const auditTypes = async (teardownId: string) =>
-    (await query<{ type: string }>('SELECT type FROM audit_event WHERE teardown_id = $1 ORDER BY seq', [teardownId])).map(
-      (r) => r.type,
-    );
+    (
+      await query<{ type: string }>('SELECT type FROM audit_event WHERE teardown_id = $1 ORDER BY seq', [
+        teardownId,
+      ])
+    ).map((r) => r.type);
 
   beforeAll(async () => {
     sim = new DialnexaSimulator({ settleMs: 800, rateLimit: { limit: 10_000, windowMs: 60_000 } });
@@ -49,15 +51,21 @@ describe('teardown service (e2e)', () => {
   afterEach(() => sim.faults.clear());
 
   it('archives, verifies and audits a workflow, then cancels and deletes it, in that order', async () => {
-    const workflowId = sim.addWorkflow({ nodes: 5, edges: 6, leads: 420, extraFields: { brand_new_field: { x: 1 } } });
+    const workflowId = sim.addWorkflow({
+      nodes: 5,
+      edges: 6,
+      leads: 420,
+      extraFields: { brand_new_field: { x: 1 } },
+    });
     const before = sim.snapshot(workflowId)!;
     // When the cancel arrives upstream, archive.exported must already be committed.
     let exportedCommittedAtCancel: boolean | undefined;
     const unhook = sim.onRequest(async (method, path) => {
       if (method === 'POST' && path.endsWith('/cancel')) {
-        const rows = await query(`SELECT 1 FROM audit_event WHERE workflow_id = $1 AND type = 'archive.exported'`, [
-          workflowId,
-        ]);
+        const rows = await query(
+          `SELECT 1 FROM audit_event WHERE workflow_id = $1 AND type = 'archive.exported'`,
+          [workflowId],
+        );
         exportedCommittedAtCancel = rows.length === 1;
       }
     });
@@ -67,7 +75,12 @@ describe('teardown service (e2e)', () => {
       { idempotencyKey: 'happy-1' },
     );
     expect(created.status).toBe(202);
-    expect(created.body).toMatchObject({ workflowId, status: 'queued', requestedBy: 'team-a', dryRun: false });
+    expect(created.body).toMatchObject({
+      workflowId,
+      status: 'queued',
+      requestedBy: 'team-a',
+      dryRun: false,
+    });
     const done = await client.waitForEnd(String(created.body['id']));
     unhook();
 
@@ -83,7 +96,10 @@ describe('teardown service (e2e)', () => {
     // every export GET, then the cancel, then the delete(s): nothing upstream changes before the export ends
     const order = sim.requests.filter((r) => r.path.includes(workflowId)).map((r) => r.method);
     const firstMutation = order.findIndex((m) => m !== 'GET');
-    expect(order.slice(firstMutation)).toEqual(['POST', ...order.slice(firstMutation + 1).map(() => 'DELETE')]);
+    expect(order.slice(firstMutation)).toEqual([
+      'POST',
+      ...order.slice(firstMutation + 1).map(() => 'DELETE'),
+    ]);
     expect(order.slice(0, firstMutation).every((m) => m === 'GET')).toBe(true);
     const leadPages = sim.requests.filter((r) => r.path.endsWith('/leads'));
     expect(leadPages.map((r) => r.query['page'])).toEqual(['1', '2', '3', '4', '5']);
@@ -93,7 +109,8 @@ describe('teardown service (e2e)', () => {
     // the archive is what DialNexa served, every field kept
     const archive = done['archive'] as { manifestKey: string; manifestSha256: string };
     const manifest = JSON.parse((await readObject(archive.manifestKey)).toString('utf8'));
-    const objectOf = (name: string) => manifest.objects.find((o: { key: string }) => o.key.endsWith(`/${name}`));
+    const objectOf = (name: string) =>
+      manifest.objects.find((o: { key: string }) => o.key.endsWith(`/${name}`));
     expect(manifest).toMatchObject({ formatVersion: 1, teardownId: created.body['id'], workflowId });
     expect(JSON.parse((await readObject(objectOf('workflow.json').key)).toString())).toEqual(before.workflow);
     expect(JSON.parse((await readObject(objectOf('nodes.json').key)).toString())).toEqual(before.nodes);
@@ -113,15 +130,25 @@ describe('teardown service (e2e)', () => {
       'workflow.deleted',
       'teardown.completed',
     ]);
-    const trail = await client.call<{ data: Array<Record<string, any>> }>('GET', `/v1/teardowns/${created.body['id']}/audit`);
+    const trail = await client.call<{ data: Array<Record<string, any>> }>(
+      'GET',
+      `/v1/teardowns/${created.body['id']}/audit`,
+    );
     expect(trail.status).toBe(200);
     const exported = trail.body.data.find((e) => e['type'] === 'archive.exported')!;
-    expect(exported).toMatchObject({ actor: 'system', details: { manifestKey: archive.manifestKey, manifestSha256: archive.manifestSha256 } });
+    expect(exported).toMatchObject({
+      actor: 'system',
+      details: { manifestKey: archive.manifestKey, manifestSha256: archive.manifestSha256 },
+    });
     expect(trail.body.data[0]).toMatchObject({ type: 'teardown.requested', actor: 'team-a' });
 
-    const described = await client.call<Record<string, any>>('GET', `/v1/teardowns/${created.body['id']}/archive`, {
-      key: KEYS.auditor,
-    });
+    const described = await client.call<Record<string, any>>(
+      'GET',
+      `/v1/teardowns/${created.body['id']}/archive`,
+      {
+        key: KEYS.auditor,
+      },
+    );
     expect(described.status).toBe(200);
     expect(described.body['manifest']).toEqual(manifest);
     const download = await fetch(described.body['objects'][0].url);
@@ -178,7 +205,9 @@ describe('teardown service (e2e)', () => {
     });
     expect(sim.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1); // never retried
     expect(sim.exists(workflowId)).toBe(true);
-    await expect(objectExists(String((done['archive'] as { manifestKey: string }).manifestKey))).resolves.toBe(true);
+    await expect(
+      objectExists(String((done['archive'] as { manifestKey: string }).manifestKey)),
+    ).resolves.toBe(true);
     await expect(auditTypes(String(created.body['id']))).resolves.toEqual([
       'teardown.requested',
       'archive.exported',
@@ -236,7 +265,10 @@ describe('teardown service (e2e)', () => {
     const created = await client.create({ workflowId, reason: 'deleted behind our back' });
     const done = await client.waitForEnd(String(created.body['id']));
     unhook();
-    expect(done).toMatchObject({ status: 'failed', error: { code: 'WORKFLOW_GONE', step: 'delete', retryable: false } });
+    expect(done).toMatchObject({
+      status: 'failed',
+      error: { code: 'WORKFLOW_GONE', step: 'delete', retryable: false },
+    });
     await expect(auditTypes(String(created.body['id']))).resolves.not.toContain('workflow.deleted');
   });
 
@@ -250,9 +282,14 @@ describe('teardown service (e2e)', () => {
     });
     expect(upstreamMutations()).toEqual([]);
     await expect(
-      objectExists(`${service.config.archive.prefix}wfl_doesnotexist1/${String(created.body['id'])}/manifest.json`),
+      objectExists(
+        `${service.config.archive.prefix}wfl_doesnotexist1/${String(created.body['id'])}/manifest.json`,
+      ),
     ).resolves.toBe(false);
-    await expect(auditTypes(String(created.body['id']))).resolves.toEqual(['teardown.requested', 'teardown.failed']);
+    await expect(auditTypes(String(created.body['id']))).resolves.toEqual([
+      'teardown.requested',
+      'teardown.failed',
+    ]);
   });
 
   it('fails an export the upstream keeps refusing (5xx) as retryable, sends nothing that changes the workflow, and a retry completes it', async () => {
@@ -260,7 +297,10 @@ describe('teardown service (e2e)', () => {
     sim.faults.failNext(1_000, { status: 503, method: 'GET', path: /\/leads$/ });
     const created = await client.create({ workflowId, reason: 'upstream down' });
     const failed = await client.waitForEnd(String(created.body['id']));
-    expect(failed).toMatchObject({ status: 'failed', error: { code: 'UPSTREAM_UNAVAILABLE', step: 'export', retryable: true } });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'UPSTREAM_UNAVAILABLE', step: 'export', retryable: true },
+    });
     expect(upstreamMutations()).toEqual([]);
     await expect(auditTypes(String(created.body['id']))).resolves.not.toContain('archive.exported');
 
@@ -298,7 +338,10 @@ describe('teardown service (e2e)', () => {
     const workflowId = sim.addWorkflow({ leads: 50 });
     sim.faults.delay(300, { method: 'GET' });
     const first = await client.create({ workflowId, reason: 'first request' });
-    const second = await client.create({ workflowId, reason: 'second request' }, { key: KEYS.otherRequester });
+    const second = await client.create(
+      { workflowId, reason: 'second request' },
+      { key: KEYS.otherRequester },
+    );
     expect(second).toMatchObject({
       status: 409,
       body: { code: 'TEARDOWN_IN_PROGRESS', details: { teardownId: first.body['id'] } },
@@ -318,10 +361,13 @@ describe('teardown service (e2e)', () => {
     const reused = await client.create({ ...body, reason: 'another body' }, { idempotencyKey: 'key-42' });
     expect(reused).toMatchObject({ status: 422, body: { code: 'IDEMPOTENCY_KEY_REUSED' } });
     // another caller's identical key is its own
-    const other = await client.create({ ...body, workflowId: sim.addWorkflow({ leads: 5 }) }, {
-      key: KEYS.otherRequester,
-      idempotencyKey: 'key-42',
-    });
+    const other = await client.create(
+      { ...body, workflowId: sim.addWorkflow({ leads: 5 }) },
+      {
+        key: KEYS.otherRequester,
+        idempotencyKey: 'key-42',
+      },
+    );
     expect(other.status).toBe(202);
     await client.waitForEnd(String(first.body['id']));
     await client.waitForEnd(String(other.body['id']));
@@ -341,7 +387,9 @@ describe('teardown service (e2e)', () => {
       const answer = await client.create(body);
       expect(answer.status).toBe(400);
       expect(answer.body).toMatchObject({ statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED' });
-      expect((answer.body['details'] as { fields: Array<{ field: string }> }).fields.map((f) => f.field)).toContain(field);
+      expect(
+        (answer.body['details'] as { fields: Array<{ field: string }> }).fields.map((f) => f.field),
+      ).toContain(field);
       await expect(query(`SELECT id FROM teardown WHERE workflow_id = 'wfl_ok'`)).resolves.toEqual([]);
     });
 
@@ -351,7 +399,10 @@ describe('teardown service (e2e)', () => {
     });
 
     it('refuses an Idempotency-Key that is too long', async () => {
-      const answer = await client.create({ workflowId: 'wfl_ok', reason: 'fine reason' }, { idempotencyKey: 'k'.repeat(256) });
+      const answer = await client.create(
+        { workflowId: 'wfl_ok', reason: 'fine reason' },
+        { idempotencyKey: 'k'.repeat(256) },
+      );
       expect(answer).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
     });
 
@@ -367,14 +418,19 @@ describe('teardown service (e2e)', () => {
         status: 401,
         body: { code: 'UNAUTHENTICATED' },
       });
-      await expect(client.call('GET', '/v1/teardowns', { key: 'not-a-key-of-ours-000' })).resolves.toMatchObject({
+      await expect(
+        client.call('GET', '/v1/teardowns', { key: 'not-a-key-of-ours-000' }),
+      ).resolves.toMatchObject({
         status: 401,
         body: { code: 'UNAUTHENTICATED' },
       });
     });
 
     it('answers 403 to a caller without the role', async () => {
-      const auditorCreates = await client.create({ workflowId: 'wfl_x', reason: 'auditors cannot' }, { key: KEYS.auditor });
+      const auditorCreates = await client.create(
+        { workflowId: 'wfl_x', reason: 'auditors cannot' },
+        { key: KEYS.auditor },
+      );
       expect(auditorCreates).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
       const requesterVerifies = await client.call('GET', '/v1/audit/verify');
       expect(requesterVerifies.status).toBe(403);
@@ -389,7 +445,9 @@ describe('teardown service (e2e)', () => {
         body: { code: 'TEARDOWN_NOT_FOUND' },
       });
       await expect(client.get(id, KEYS.auditor)).resolves.toMatchObject({ status: 200 });
-      const listed = await client.call<{ data: Array<{ id: string }> }>('GET', '/v1/teardowns', { key: KEYS.otherRequester });
+      const listed = await client.call<{ data: Array<{ id: string }> }>('GET', '/v1/teardowns', {
+        key: KEYS.otherRequester,
+      });
       expect(listed.body.data.map((t) => t.id)).not.toContain(id);
       await client.waitForEnd(id);
     });
@@ -423,7 +481,10 @@ describe('teardown service (e2e)', () => {
       const ready = await client.call('GET', '/readyz', { key: null });
       expect(ready).toMatchObject({
         status: 200,
-        body: { status: 'ready', checks: { database: { ok: true }, bucket: { ok: true }, upstream: { ok: true } } },
+        body: {
+          status: 'ready',
+          checks: { database: { ok: true }, bucket: { ok: true }, upstream: { ok: true } },
+        },
       });
     });
   });

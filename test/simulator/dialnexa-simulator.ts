@@ -686,7 +686,7 @@ export class DialnexaSimulator {
     const workflowMatch = /^\/__sim\/workflows\/([^/]+)$/.exec(path);
     try {
       if (method === 'POST' && path === '/__sim/workflows') {
-        return reply(201, { id: this.addWorkflow((body ?? {}) as AddWorkflowOptions) });
+        return reply(201, { id: this.addWorkflow(body ?? {}) });
       }
       if (method === 'GET' && workflowMatch) {
         const snapshot = this.snapshot(decodeURIComponent(workflowMatch[1]!));

@@ -32,13 +32,18 @@ export function databaseUrl(): string {
   const url = process.env['DATABASE_URL'];
   if (!url) throw new Error('DATABASE_URL is not set: run the tests through `npm test`');
   if (!new URL(url).pathname.includes('test')) {
-    throw new Error(`refusing to run against ${new URL(url).pathname}: the database name must contain "test"`);
+    throw new Error(
+      `refusing to run against ${new URL(url).pathname}: the database name must contain "test"`,
+    );
   }
   return url;
 }
 
 /** The service's environment for a test: the S3 store and database from `npm test`, fast timings. */
-export function serviceEnv(simulatorUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
+export function serviceEnv(
+  simulatorUrl: string,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl(),
     DIALNEXA_BASE_URL: simulatorUrl,
@@ -74,7 +79,9 @@ export async function resetDatabase(): Promise<void> {
     await client.query('ALTER TABLE audit_event DISABLE TRIGGER USER');
     await client.query('TRUNCATE audit_event, teardown, idempotency_record');
     await client.query('ALTER TABLE audit_event ENABLE TRIGGER USER');
-    const boss = await client.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = 'pgboss' AND table_name = 'job'`);
+    const boss = await client.query(
+      `SELECT 1 FROM information_schema.tables WHERE table_schema = 'pgboss' AND table_name = 'job'`,
+    );
     if (boss.rowCount) await client.query('DELETE FROM pgboss.job');
   } finally {
     await client.end();
@@ -202,7 +209,11 @@ export function api(baseUrl: string) {
     if (body !== undefined) headers['content-type'] ??= 'application/json';
     const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
     const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : null) as T, headers: response.headers };
+    return {
+      status: response.status,
+      body: (text ? JSON.parse(text) : null) as T,
+      headers: response.headers,
+    };
   };
   return {
     call,
