@@ -1,0 +1,19 @@
+import { describe, expect, it } from '@jest/globals';
+import { redact } from './json-logger.js';
+
+describe('redact', () => {
+  it.each([
+    ['Authorization: Bearer dnx_live_abc123', 'dnx_live_abc123'],
+    ['lead +14155550123 moved', '+14155550123'],
+    ['https://s3/x?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIA', 'deadbeef'],
+    ['postgresql://svc:hunter2@db/teardown', 'hunter2'],
+  ])('masks secrets and phone numbers in %s', (line, secret) => {
+    expect(redact(line)).not.toContain(secret);
+  });
+
+  it('keeps ordinary text, ids and small numbers', () => {
+    expect(redact('teardown td_01JD step 3 of 5 took 250 ms')).toBe(
+      'teardown td_01JD step 3 of 5 took 250 ms',
+    );
+  });
+});
