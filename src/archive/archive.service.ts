@@ -85,6 +85,8 @@ export class ArchiveService {
     onLeads: (exported: number) => void,
   ): Promise<ArchiveRef> {
     const dir = archiveDir(this.config.archive.prefix, target.workflowId, target.teardownId);
+    const key = this.manifestKeyOf(target);
+    await this.refuseIfManifestExists(key);
     const retention = this.retention();
     const objects: ManifestObject[] = [];
 
@@ -107,18 +109,9 @@ export class ArchiveService {
       objects,
       leadsTotalReported: source.leadsTotalReported(),
     };
-    const key = this.manifestKeyOf(target);
     // Unique keys are what prevent overwrites (S3 stores such as Ceph ignore If-None-Match):
     // check once more that no manifest appeared since the export began.
-    if (await this.store.head(key)) {
-      throw new DomainError(
-        'ARCHIVE_WRITE_FAILED',
-        `a manifest already exists at ${key}; refusing to overwrite it`,
-        {
-          retryable: true,
-        },
-      );
-    }
+    await this.refuseIfManifestExists(key);
     const bytes = serializeManifest(manifest);
     const stored = await this.store.putBytes(key, bytes, JSON_TYPE, retention);
     if (retention) await this.confirmRetention(stored, retention);
@@ -201,6 +194,19 @@ export class ArchiveService {
       manifest,
       objects,
     };
+  }
+
+  /** A manifest is written once: an export never starts, nor ends, over an existing one. */
+  private async refuseIfManifestExists(key: string): Promise<void> {
+    if (await this.store.head(key)) {
+      throw new DomainError(
+        'ARCHIVE_WRITE_FAILED',
+        `a manifest already exists at ${key}; refusing to overwrite it`,
+        {
+          retryable: true, // a retry adopts the manifest it finds
+        },
+      );
+    }
   }
 
   private manifestKeyOf(target: ArchiveTarget): string {

@@ -1,0 +1,588 @@
+/**
+ * The teardown table as the durable state machine, against the real PostgreSQL: idempotent
+ * creation, one unfinished teardown per workflow, leases with fencing tokens, and the API
+ * commands (abort, retry) racing a runner's fenced writes.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AuditRepository } from '../../src/audit/audit.repository.js';
+import type { NewAuditEvent } from '../../src/audit/audit-event.js';
+import { PrismaService } from '../../src/db/prisma.service.js';
+import type { NewTeardown, Teardown, TeardownError } from '../../src/teardown/teardown.js';
+import {
+  type IdempotencyClaim,
+  LeaseLostError,
+  TeardownRepository,
+  TeardownStoppedError,
+} from '../../src/teardown/teardown.repository.js';
+import {
+  buildConfig,
+  closeDatabase,
+  database,
+  resetDatabase,
+  SUITE_LOCK_TIMEOUT_MS,
+  SuiteLock,
+} from '../support/int-env.js';
+
+let workflowCounter = 0;
+
+function build(overrides: Partial<NewTeardown> = {}): NewTeardown {
+  workflowCounter += 1;
+  return {
+    workflowId: `wfl_int${String(workflowCounter).padStart(8, '0')}`,
+    reason: 'GDPR erasure, ticket PRIV-1042',
+    ticket: 'PRIV-1042',
+    dryRun: false,
+    includeLeadHistory: false,
+    requestedBy: 'billing-team',
+    ...overrides,
+  };
+}
+
+function buildClaim(overrides: Partial<IdempotencyClaim> = {}): IdempotencyClaim {
+  return { caller: 'billing-team', key: 'idem-key-1', requestHash: 'a'.repeat(64), ...overrides };
+}
+
+function buildError(overrides: Partial<TeardownError> = {}): TeardownError {
+  return {
+    code: 'UPSTREAM_UNAVAILABLE',
+    message: 'DialNexa answered 503',
+    step: 'cancel',
+    retryable: true,
+    ...overrides,
+  };
+}
+
+const abortRequested = { type: 'abort_requested' } as const;
+const retryRequested = { type: 'retry_requested' } as const;
+
+function auditOf(type: 'teardown.aborted' | 'teardown.retried') {
+  return (teardown: Teardown): NewAuditEvent => ({
+    actor: 'ops-admin',
+    teardownId: teardown.id,
+    workflowId: teardown.workflowId,
+    type,
+    details: {},
+  });
+}
+
+describe(TeardownRepository.name, () => {
+  let prisma: PrismaService;
+  let audit: AuditRepository;
+  let sut: TeardownRepository;
+  let lock: SuiteLock;
+
+  beforeAll(async () => {
+    lock = await SuiteLock.acquire();
+    prisma = new PrismaService(buildConfig());
+    audit = new AuditRepository(prisma);
+    sut = new TeardownRepository(prisma);
+  }, SUITE_LOCK_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await closeDatabase();
+    await lock.release();
+  });
+
+  beforeEach(async () => {
+    await resetDatabase();
+  });
+
+  async function created(input: NewTeardown = build()): Promise<Teardown> {
+    const outcome = await sut.create(input, null);
+    if (outcome.kind !== 'created') throw new Error(`expected a new teardown, got ${outcome.kind}`);
+    return outcome.teardown;
+  }
+
+  async function claimed(id: string, owner = 'worker-1', leaseSeconds = 30): Promise<Teardown> {
+    const teardown = await sut.claim(id, owner, leaseSeconds);
+    if (!teardown) throw new Error(`could not claim ${id}`);
+    return teardown;
+  }
+
+  /** A teardown claimed by `worker-1` and moved by its runner to `status`. */
+  async function running(
+    status: 'exporting' | 'cancelling' | 'deleting',
+    input: NewTeardown = build(),
+  ): Promise<Teardown> {
+    let teardown = await claimed((await created(input)).id);
+    teardown = await sut.update(teardown, { status: 'exporting', step: 'export' }, [], 'queued');
+    if (status === 'exporting') return teardown;
+    teardown = await sut.update(teardown, { status: 'cancelling', step: 'cancel' });
+    if (status === 'cancelling') return teardown;
+    return sut.update(teardown, { status: 'deleting', step: 'delete', cancelledAt: new Date() });
+  }
+
+  async function failed(error: TeardownError, input: NewTeardown = build()): Promise<Teardown> {
+    const teardown = await running('cancelling', input);
+    return sut.update(teardown, { status: 'failed', error });
+  }
+
+  describe('create', () => {
+    it('creates a queued teardown and its teardown.requested audit event in one go', async () => {
+      const input = build({ includeLeadHistory: true });
+
+      const outcome = await sut.create(input, null);
+
+      expect(outcome).toMatchObject({
+        kind: 'created',
+        teardown: {
+          id: expect.stringMatching(/^td_[0-9A-Z]{26}$/),
+          workflowId: input.workflowId,
+          status: 'queued',
+          step: 'export',
+          attempt: 1,
+          fencingToken: 0n,
+          leaseOwner: null,
+          requestedBy: 'billing-team',
+          archive: null,
+          error: null,
+        },
+      });
+      const id = outcome.kind === 'created' ? outcome.teardown.id : '';
+      await expect(sut.findById(id)).resolves.toEqual(outcome.kind === 'created' ? outcome.teardown : null);
+      await expect(audit.forTeardown(id)).resolves.toMatchObject([
+        {
+          seq: 1,
+          type: 'teardown.requested',
+          actor: 'billing-team',
+          teardownId: id,
+          workflowId: input.workflowId,
+          details: { reason: input.reason, ticket: 'PRIV-1042', dryRun: false, includeLeadHistory: true },
+        },
+      ]);
+      await expect(audit.verifyChain()).resolves.toMatchObject({ ok: true, events: 1 });
+    });
+
+    it('answers in_progress with the unfinished teardown of the workflow, and writes nothing', async () => {
+      const input = build();
+      const first = await created(input);
+
+      await expect(sut.create({ ...input, requestedBy: 'other-team' }, null)).resolves.toEqual({
+        kind: 'in_progress',
+        teardownId: first.id,
+      });
+      await expect(sut.list({ workflowId: input.workflowId }, 10)).resolves.toHaveLength(1);
+      await expect(audit.list({}, 10)).resolves.toHaveLength(1);
+    });
+
+    it('lets only one of several concurrent creates for one workflow through', async () => {
+      const input = build();
+
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => sut.create(input, null)));
+
+      const winners = outcomes.filter((o) => o.kind === 'created');
+      expect(winners).toHaveLength(1);
+      const winnerId = winners[0]!.kind === 'created' ? winners[0]!.teardown.id : '';
+      expect(outcomes.filter((o) => o.kind === 'in_progress')).toEqual(
+        Array.from({ length: 7 }, () => ({ kind: 'in_progress', teardownId: winnerId })),
+      );
+    });
+
+    it('accepts a new teardown of a workflow once the previous one has ended', async () => {
+      const input = build();
+      const first = await running('exporting', input);
+      await sut.applyCommand(first.id, abortRequested, auditOf('teardown.aborted'));
+
+      await expect(sut.create(input, null)).resolves.toMatchObject({ kind: 'created' });
+    });
+
+    describe('with an Idempotency-Key', () => {
+      it('replays the same teardown for the same caller, key and request', async () => {
+        const input = build();
+        const first = await sut.create(input, buildClaim());
+
+        const again = await sut.create(input, buildClaim());
+
+        expect(first.kind).toBe('created');
+        expect(again).toEqual({
+          kind: 'replayed',
+          teardown: first.kind === 'created' ? first.teardown : null,
+        });
+        await expect(audit.list({}, 10)).resolves.toHaveLength(1);
+      });
+
+      it('replays even after the teardown ended (neither in_progress nor a new teardown)', async () => {
+        const input = build();
+        const original = await sut.create(input, buildClaim());
+        const id = original.kind === 'created' ? original.teardown.id : '';
+        await sut.applyCommand(id, abortRequested, auditOf('teardown.aborted'));
+
+        await expect(sut.create(input, buildClaim())).resolves.toMatchObject({
+          kind: 'replayed',
+          teardown: { id, status: 'aborted' },
+        });
+      });
+
+      it('answers key_reused with the first teardown id when the request differs', async () => {
+        const first = await sut.create(build(), buildClaim());
+
+        const reused = await sut.create(build(), buildClaim({ requestHash: 'b'.repeat(64) }));
+
+        expect(reused).toEqual({
+          kind: 'key_reused',
+          teardownId: first.kind === 'created' ? first.teardown.id : '',
+        });
+        await expect(audit.list({}, 10)).resolves.toHaveLength(1);
+      });
+
+      it("keeps callers' keys apart: another caller's same key creates its own teardown", async () => {
+        const first = await sut.create(build(), buildClaim({ caller: 'billing-team' }));
+
+        const other = await sut.create(
+          build({ requestedBy: 'growth-team' }),
+          buildClaim({ caller: 'growth-team' }),
+        );
+
+        expect(first.kind).toBe('created');
+        expect(other.kind).toBe('created');
+        if (first.kind !== 'created' || other.kind !== 'created') return;
+        expect(other.teardown.id).not.toBe(first.teardown.id);
+        await expect(sut.create(build(), buildClaim({ caller: 'growth-team' }))).resolves.toMatchObject({
+          kind: 'replayed',
+          teardown: { id: other.teardown.id },
+        });
+      });
+
+      it('records no key when the workflow already has a teardown in progress', async () => {
+        const input = build();
+        const first = await created(input);
+
+        await expect(sut.create(input, buildClaim())).resolves.toEqual({
+          kind: 'in_progress',
+          teardownId: first.id,
+        });
+        await expect(database().query('SELECT * FROM idempotency_record')).resolves.toEqual([]);
+      });
+
+      it('forgets a key after 24 hours', async () => {
+        const first = await sut.create(build(), buildClaim());
+        await database().query(`UPDATE idempotency_record SET created_at = now() - interval '25 hours'`);
+
+        const later = await sut.create(build(), buildClaim({ requestHash: 'b'.repeat(64) }));
+
+        expect(later.kind).toBe('created');
+        if (first.kind !== 'created' || later.kind !== 'created') return;
+        expect(later.teardown.id).not.toBe(first.teardown.id);
+      });
+    });
+  });
+
+  describe('leases', () => {
+    it('claim takes the lease and increments the fencing token', async () => {
+      const teardown = await created();
+      const before = Date.now();
+
+      const claim = await sut.claim(teardown.id, 'worker-1', 30);
+
+      expect(claim).toMatchObject({
+        id: teardown.id,
+        leaseOwner: 'worker-1',
+        fencingToken: 1n,
+        status: 'queued',
+      });
+      expect(claim!.leaseExpiresAt!.getTime()).toBeGreaterThan(before + 25_000);
+      expect(claim!.leaseExpiresAt!.getTime()).toBeLessThan(before + 35_000);
+    });
+
+    it('refuses a second claim while the lease is live', async () => {
+      const teardown = await created();
+      await claimed(teardown.id, 'worker-1');
+
+      await expect(sut.claim(teardown.id, 'worker-2', 30)).resolves.toBeNull();
+      await expect(sut.findById(teardown.id)).resolves.toMatchObject({
+        leaseOwner: 'worker-1',
+        fencingToken: 1n,
+      });
+    });
+
+    it('refuses to claim a teardown that is not running', async () => {
+      const teardown = await running('exporting');
+      await sut.applyCommand(teardown.id, abortRequested, auditOf('teardown.aborted'));
+      await database().query('UPDATE teardown SET lease_expires_at = NULL');
+
+      await expect(sut.claim(teardown.id, 'worker-2', 30)).resolves.toBeNull();
+    });
+
+    it('fences out the first owner once its lease expired and another worker claimed', async () => {
+      const first = await claimed((await created()).id, 'worker-1', 1);
+      const exporting = await sut.update(first, { status: 'exporting', step: 'export' }, [], 'queued');
+      await sleep(1_200);
+
+      const second = await sut.claim(first.id, 'worker-2', 30);
+
+      expect(second).toMatchObject({ leaseOwner: 'worker-2', fencingToken: 2n, status: 'exporting' });
+      await expect(sut.update(exporting, { leadsExported: 10 })).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(sut.update(exporting, { leadsExported: 10 })).rejects.toMatchObject({
+        code: 'LEASE_LOST',
+        retryable: true,
+      });
+      await expect(sut.markCancelSending({ ...exporting, status: 'cancelling' })).rejects.toBeInstanceOf(
+        LeaseLostError,
+      );
+      await expect(sut.markDeleteSending({ ...exporting, status: 'deleting' })).rejects.toBeInstanceOf(
+        LeaseLostError,
+      );
+      await expect(sut.renewLease(first.id, first.fencingToken, 30)).resolves.toBe(false);
+      await sut.release(first.id, first.fencingToken);
+      // none of the refused writes landed, and the stale release left the new lease alone
+      await expect(sut.findById(first.id)).resolves.toMatchObject({
+        leaseOwner: 'worker-2',
+        fencingToken: 2n,
+        leadsExported: 0,
+        cancelSentAt: null,
+        deletePending: false,
+        deleteAttempts: 0,
+      });
+      // the new owner's writes go through
+      await expect(sut.update(second!, { leadsExported: 10 })).resolves.toMatchObject({ leadsExported: 10 });
+    });
+
+    it('refuses a fenced update with audit events atomically: no event is appended', async () => {
+      const first = await claimed((await created()).id, 'worker-1', 1);
+      await sleep(1_200);
+      await claimed(first.id, 'worker-2');
+
+      await expect(
+        sut.update(
+          first,
+          { status: 'exporting' },
+          [
+            {
+              actor: 'system',
+              teardownId: first.id,
+              workflowId: first.workflowId,
+              type: 'archive.exported',
+              details: {},
+            },
+          ],
+          'queued',
+        ),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(audit.has(first.id, 'archive.exported')).resolves.toBe(false);
+    });
+
+    it('renews and releases only with the current token', async () => {
+      const teardown = await claimed((await created()).id, 'worker-1', 5);
+
+      await expect(sut.renewLease(teardown.id, teardown.fencingToken, 60)).resolves.toBe(true);
+      const renewed = await sut.findById(teardown.id);
+      expect(renewed!.leaseExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 50_000);
+      await sut.release(teardown.id, teardown.fencingToken);
+      await expect(sut.findById(teardown.id)).resolves.toMatchObject({
+        leaseOwner: null,
+        leaseExpiresAt: null,
+      });
+      await expect(sut.claim(teardown.id, 'worker-2', 30)).resolves.toMatchObject({
+        leaseOwner: 'worker-2',
+        fencingToken: 2n,
+      });
+    });
+  });
+
+  describe('update', () => {
+    it('applies the patch and its audit events together, fenced by status', async () => {
+      const teardown = await running('exporting');
+
+      const updated = await sut.update(teardown, { leadsExported: 5, leadsTotal: 9 }, [
+        {
+          actor: 'system',
+          teardownId: teardown.id,
+          workflowId: teardown.workflowId,
+          type: 'archive.exported',
+          details: { n: 1 },
+        },
+      ]);
+
+      expect(updated).toMatchObject({ leadsExported: 5, leadsTotal: 9, status: 'exporting' });
+      await expect(audit.has(teardown.id, 'archive.exported')).resolves.toBe(true);
+      await expect(sut.update(updated, { leadsExported: 6 }, [], 'cancelling')).rejects.toBeInstanceOf(
+        TeardownStoppedError,
+      );
+    });
+
+    it('frees the workflow for a new teardown when the teardown ends', async () => {
+      const input = build();
+      const teardown = await running('deleting', input);
+
+      await sut.update(teardown, { status: 'completed', deletedAt: new Date(), completedAt: new Date() });
+
+      await expect(sut.create(input, null)).resolves.toMatchObject({ kind: 'created' });
+    });
+  });
+
+  describe('abort', () => {
+    it('aborts a teardown before the cancel is sent, and the runner then cannot send it', async () => {
+      const runner = await running('cancelling');
+
+      const aborted = await sut.applyCommand(runner.id, abortRequested, auditOf('teardown.aborted'));
+
+      expect(aborted).toMatchObject({ id: runner.id, status: 'aborted', cancelSentAt: null });
+      await expect(sut.markCancelSending(runner)).rejects.toBeInstanceOf(TeardownStoppedError);
+      await expect(sut.markCancelSending(runner)).rejects.toMatchObject({
+        code: 'TEARDOWN_NOT_ABORTABLE',
+        current: { status: 'aborted' },
+      });
+      await expect(sut.findById(runner.id)).resolves.toMatchObject({ status: 'aborted', cancelSentAt: null });
+      await expect(audit.forTeardown(runner.id)).resolves.toMatchObject([
+        { type: 'teardown.requested' },
+        { type: 'teardown.aborted', actor: 'ops-admin' },
+      ]);
+    });
+
+    it('refuses to abort once the cancel may have reached DialNexa, and records nothing', async () => {
+      const runner = await sut.markCancelSending(await running('cancelling'));
+      expect(runner.cancelSentAt).toBeInstanceOf(Date);
+
+      await expect(
+        sut.applyCommand(runner.id, abortRequested, auditOf('teardown.aborted')),
+      ).rejects.toMatchObject({
+        code: 'TEARDOWN_NOT_ABORTABLE',
+      });
+      await expect(sut.findById(runner.id)).resolves.toMatchObject({ status: 'cancelling' });
+      await expect(audit.has(runner.id, 'teardown.aborted')).resolves.toBe(false);
+    });
+
+    it('refuses to abort an unknown teardown', async () => {
+      await expect(
+        sut.applyCommand('td_nope', abortRequested, auditOf('teardown.aborted')),
+      ).rejects.toMatchObject({
+        code: 'TEARDOWN_NOT_FOUND',
+      });
+    });
+  });
+
+  describe('markDeleteSending', () => {
+    it('reports an earlier DELETE as unanswered only while nothing cleared deletePending', async () => {
+      const runner = await running('deleting');
+
+      const first = await sut.markDeleteSending(runner);
+      const second = await sut.markDeleteSending(first.teardown);
+
+      expect(first).toMatchObject({
+        earlierUnanswered: false,
+        teardown: { deletePending: true, deleteAttempts: 1 },
+      });
+      expect(second).toMatchObject({
+        earlierUnanswered: true,
+        teardown: { deletePending: true, deleteAttempts: 2 },
+      });
+      const answered = await sut.update(second.teardown, { deletePending: false });
+      await expect(sut.markDeleteSending(answered)).resolves.toMatchObject({
+        earlierUnanswered: false,
+        teardown: { deleteAttempts: 3 },
+      });
+    });
+
+    it('refuses a teardown that is not deleting', async () => {
+      const runner = await running('cancelling');
+
+      await expect(sut.markDeleteSending(runner)).rejects.toBeInstanceOf(TeardownStoppedError);
+      await expect(sut.findById(runner.id)).resolves.toMatchObject({
+        deletePending: false,
+        deleteAttempts: 0,
+      });
+    });
+  });
+
+  describe('retry', () => {
+    it('requeues a failed retryable teardown with attempt + 1 and a teardown.retried event', async () => {
+      const input = build();
+      const teardown = await failed(buildError(), input);
+      expect(teardown).toMatchObject({ status: 'failed', error: buildError() });
+
+      const retried = await sut.applyCommand(teardown.id, retryRequested, auditOf('teardown.retried'));
+
+      expect(retried).toMatchObject({ status: 'queued', step: 'cancel', attempt: 2, error: null });
+      await expect(audit.has(teardown.id, 'teardown.retried')).resolves.toBe(true);
+      // it is the workflow's unfinished teardown again
+      await expect(sut.create(input, null)).resolves.toEqual({
+        kind: 'in_progress',
+        teardownId: teardown.id,
+      });
+    });
+
+    it('refuses with TEARDOWN_IN_PROGRESS while another teardown of the workflow is active', async () => {
+      const input = build();
+      const teardown = await failed(buildError(), input);
+      const other = await created(input);
+
+      await expect(
+        sut.applyCommand(teardown.id, retryRequested, auditOf('teardown.retried')),
+      ).rejects.toMatchObject({
+        code: 'TEARDOWN_IN_PROGRESS',
+        details: { teardownId: other.id },
+      });
+      await expect(sut.findById(teardown.id)).resolves.toMatchObject({ status: 'failed', attempt: 1 });
+      await expect(audit.has(teardown.id, 'teardown.retried')).resolves.toBe(false);
+    });
+
+    it('answers a retry racing a new create of the workflow with TEARDOWN_IN_PROGRESS or in_progress, never a raw error', async () => {
+      const outcomes: string[] = [];
+      for (let round = 0; round < 15; round += 1) {
+        const input = build();
+        const teardown = await failed(buildError(), input);
+
+        const [retry, create] = await Promise.allSettled([
+          sut.applyCommand(teardown.id, retryRequested, auditOf('teardown.retried')),
+          sut.create(input, null),
+        ]);
+
+        outcomes.push(
+          [
+            retry.status === 'fulfilled' ? 'retried' : (retry.reason as { code?: string }).code,
+            create.status === 'fulfilled' ? create.value.kind : (create.reason as { code?: string }).code,
+          ].join('+'),
+        );
+      }
+      // exactly one of the two wins each round; the loser gets the contract's answer
+      expect(
+        outcomes.filter((o) => o !== 'retried+in_progress' && o !== 'TEARDOWN_IN_PROGRESS+created'),
+      ).toEqual([]);
+    });
+
+    it('refuses a teardown whose failure is not retryable', async () => {
+      const teardown = await failed(buildError({ code: 'UPSTREAM_FORBIDDEN', retryable: false }));
+
+      await expect(
+        sut.applyCommand(teardown.id, retryRequested, auditOf('teardown.retried')),
+      ).rejects.toMatchObject({
+        code: 'TEARDOWN_NOT_RETRYABLE',
+      });
+      await expect(sut.findById(teardown.id)).resolves.toMatchObject({ status: 'failed', attempt: 1 });
+    });
+  });
+
+  describe('findStalled', () => {
+    async function aged(id: string, sql: string): Promise<void> {
+      await database().query(
+        `UPDATE teardown SET updated_at = now() - interval '10 minutes', ${sql} WHERE id = $1`,
+        [id],
+      );
+    }
+
+    it('finds running teardowns with no live lease that have not moved for idleSeconds', async () => {
+      const noLease = await created();
+      await aged(noLease.id, 'lease_expires_at = NULL');
+      const expiredLease = await running('deleting');
+      await aged(expiredLease.id, `lease_expires_at = now() - interval '1 minute'`);
+      const liveLease = await running('exporting');
+      await aged(liveLease.id, `lease_expires_at = now() + interval '1 minute'`);
+      await created(); // recently updated, no lease
+      const ended = await running('exporting');
+      await sut.applyCommand(ended.id, abortRequested, auditOf('teardown.aborted'));
+      await aged(ended.id, 'lease_expires_at = NULL');
+      await database().query(
+        `UPDATE teardown SET updated_at = updated_at - interval '1 second' WHERE id = $1`,
+        [noLease.id],
+      );
+
+      const stalled = await sut.findStalled(60);
+
+      expect(stalled).toEqual([noLease.id, expiredLease.id]);
+      await expect(sut.findStalled(60, 1)).resolves.toEqual([noLease.id]);
+      await expect(sut.findStalled(3600)).resolves.toEqual([]);
+    });
+  });
+});
