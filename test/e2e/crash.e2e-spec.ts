@@ -25,7 +25,13 @@ describe('crash recovery (e2e, separate process)', () => {
     sim = new DialnexaSimulator({ settleMs: 300, rateLimit: { limit: 10_000, windowMs: 60_000 } });
     await sim.start();
     await resetDatabase();
-    env = serviceEnv(sim.url, { RUNNER_LEASE_SECONDS: '3', RUNNER_SWEEP_INTERVAL_S: '1' });
+    // MIGRATE_ON_START: each start applies migrations (none pending) under the advisory lock,
+    // through Prisma's CLI and the WASM schema engine, as in production.
+    env = serviceEnv(sim.url, {
+      RUNNER_LEASE_SECONDS: '3',
+      RUNNER_SWEEP_INTERVAL_S: '1',
+      MIGRATE_ON_START: 'true',
+    });
   });
 
   afterEach(async () => {

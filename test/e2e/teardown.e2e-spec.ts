@@ -169,6 +169,27 @@ describe('teardown service (e2e)', () => {
     ]);
   });
 
+  it("archives each lead's history when asked to", async () => {
+    const workflowId = sim.addWorkflow({ leads: 25 });
+    const created = await client.create({
+      workflowId,
+      reason: 'with history',
+      dryRun: true,
+      includeLeadHistory: true,
+    });
+    const done = await client.waitForEnd(String(created.body['id']));
+    expect(done['status']).toBe('completed');
+    const manifestKey = (done['archive'] as { manifestKey: string }).manifestKey;
+    const manifest = JSON.parse((await readObject(manifestKey)).toString('utf8')) as {
+      objects: Array<{ key: string; records: number }>;
+    };
+    const history = manifest.objects.find((o) => o.key.endsWith('/lead-history.ndjson.gz'));
+    expect(history?.records).toBe(25);
+    const rows = parseNdjsonGz(await readObject(history!.key));
+    expect(rows.map((r) => r['id'])).toEqual(sim.snapshot(workflowId)!.leads.map((l) => l['id']));
+    expect(sim.requests.filter((r) => r.path.endsWith('/history'))).toHaveLength(25);
+  });
+
   it('retries the delete while leads in transit settle (409), then deletes once', async () => {
     const workflowId = sim.addWorkflow({ leads: 200, inTransitLeads: 30 });
     const created = await client.create({ workflowId, reason: 'erasure with calls in flight' });
