@@ -55,6 +55,23 @@ summary() {
     printf '  %-28s %-8s %7ss\n' "$name" "$status" "$secs"
   done
   if [ "$FAILED" = 0 ]; then printf '  ALL PASSED\n'; else printf '  FAILED\n'; fi
+  totals
+}
+
+# The closing line, in the plain form CI reads: "N passed, N failed" over every tier that ran.
+totals() {
+  [ -n "${RESULTS_DIR:-}" ] && [ -d "$RESULTS_DIR" ] || return 0
+  node -e '
+    const fs = require("node:fs"), path = require("node:path");
+    let passed = 0, failed = 0, skipped = 0;
+    for (const f of fs.readdirSync(process.argv[1])) {
+      const r = JSON.parse(fs.readFileSync(path.join(process.argv[1], f), "utf8"));
+      passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+      skipped += r.numPendingTests + r.numTodoTests;
+    }
+    process.stdout.write(`\n${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : "") + "\n");
+  ' "$RESULTS_DIR" || true
+  rm -rf "$RESULTS_DIR"
 }
 
 # phase NAME CMD...: runs CMD, timed. A failed set-up phase ends the run; `check` phases
@@ -146,10 +163,12 @@ check "migrations match schema" migrations_match_schema
 check "build" npm run build
 build_status=$LAST_STATUS
 
-check "unit tests" npm run test:unit
-check "integration tests" npm run test:int
+RESULTS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/dialnexa-test-results.XXXXXX")
+tier() { npm run "test:$1" -- --json --outputFile="$RESULTS_DIR/$1.json"; }
+check "unit tests" tier unit
+check "integration tests" tier int
 if [ "$build_status" = ok ]; then
-  check "e2e tests" npm run test:e2e
+  check "e2e tests" tier e2e
 else
   skip "e2e tests (no build)"
 fi
