@@ -26,6 +26,8 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  // a per-project testTimeout is ignored by jest: the e2e tests set the bound for all
+  testTimeout: 90_000,
   projects: [
     {
       ...common,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import {
   GetBucketVersioningCommand,
   GetObjectCommand,
@@ -6,6 +6,7 @@ import {
   GetObjectRetentionCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   PutObjectRetentionCommand,
   S3Client,
@@ -42,7 +43,7 @@ export interface BucketCheck {
  * checksum headers are ignored, so the archive computes and verifies SHA-256 itself.
  */
 @Injectable()
-export class ArchiveStoreClient implements OnModuleDestroy {
+export class ArchiveStoreClient implements OnApplicationShutdown {
   private readonly logger = new Logger(ArchiveStoreClient.name);
   private readonly s3: S3Client;
   readonly bucket: string;
@@ -66,7 +67,8 @@ export class ArchiveStoreClient implements OnModuleDestroy {
     });
   }
 
-  onModuleDestroy(): void {
+  /** After the workers stopped (beforeApplicationShutdown): a running step may still need S3. */
+  onApplicationShutdown(): void {
     this.s3.destroy();
   }
 
@@ -150,6 +152,28 @@ export class ArchiveStoreClient implements OnModuleDestroy {
     const chunks: Buffer[] = [];
     for await (const chunk of await this.getStream(key, versionId)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
+  }
+
+  /**
+   * Every key under `prefix` (current versions), in the store's order (ascending UTF-8), one page of
+   * up to 1000 keys fetched at a time; `startAfter` skips the keys up to and including it.
+   */
+  async *listKeys(prefix: string, startAfter?: string): AsyncGenerator<string> {
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.call('list', prefix, () =>
+        this.s3.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            StartAfter: continuationToken ? undefined : startAfter,
+            ContinuationToken: continuationToken,
+          }),
+        ),
+      );
+      for (const object of page.Contents ?? []) if (object.Key !== undefined) yield object.Key;
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuationToken);
   }
 
   async setRetention(object: StoredObject, retention: Retention): Promise<void> {

@@ -14,6 +14,7 @@ import {
   archiveDir,
   type ArchiveObjectName,
   type ArchiveRef,
+  type ArchiveSnapshot,
   countsOf,
   type Manifest,
   MANIFEST_FORMAT_VERSION,
@@ -50,6 +51,21 @@ export interface ArchiveDescription {
 }
 
 const JSON_TYPE = 'application/json';
+const DIGEST_MASK = (1n << 256n) - 1n;
+
+/** The objects of a snapshot whose content differs from the same object of `since`. */
+function changedObjects(since: ArchiveRef, objects: ManifestObject[], leadsDigest: string): string[] {
+  const nameOf = (key: string) => key.slice(key.lastIndexOf('/') + 1);
+  const before = new Map(since.objects.map((o) => [nameOf(o.key), o.sha256]));
+  return objects
+    .filter((o) => {
+      const name = nameOf(o.key);
+      // gzip output is not a content fingerprint: leads compare by their digest
+      if (name === 'leads.ndjson.gz') return since.leadsDigest !== leadsDigest;
+      return before.get(name) !== o.sha256;
+    })
+    .map((o) => nameOf(o.key));
+}
 const GZIP_TYPE = 'application/gzip';
 
 /**
@@ -69,8 +85,11 @@ export class ArchiveService {
    * The archive a previous attempt of this teardown completed, if its manifest exists: a process
    * that died after writing the manifest must adopt it, never write a second one.
    */
-  async findExisting(target: ArchiveTarget): Promise<ArchiveRef | null> {
-    const key = this.manifestKeyOf(target);
+  async findExisting(
+    target: ArchiveTarget,
+    snapshot: ArchiveSnapshot = 'export',
+  ): Promise<ArchiveRef | null> {
+    const key = this.manifestKeyOf(target, snapshot);
     const head = await this.store.head(key);
     if (!head) return null;
     const bytes = await this.store.getBytes(key, head.versionId);
@@ -79,13 +98,19 @@ export class ArchiveService {
     return this.refOf(manifest, key, head.versionId, sha256(bytes));
   }
 
+  /**
+   * Writes one snapshot: `export` (before the cancel) or `final` (after it, under `final/`, its
+   * manifest noting which objects differ from `since`, the export).
+   */
   async export(
     target: ArchiveTarget,
     source: ExportSource,
     onLeads: (exported: number) => void,
+    snapshot: ArchiveSnapshot = 'export',
+    since: ArchiveRef | null = null,
   ): Promise<ArchiveRef> {
-    const dir = archiveDir(this.config.archive.prefix, target.workflowId, target.teardownId);
-    const key = this.manifestKeyOf(target);
+    const dir = archiveDir(this.config.archive.prefix, target.workflowId, target.teardownId, snapshot);
+    const key = this.manifestKeyOf(target, snapshot);
     await this.refuseIfManifestExists(key);
     const retention = this.retention();
     const objects: ManifestObject[] = [];
@@ -93,11 +118,16 @@ export class ArchiveService {
     objects.push(await this.putJson(`${dir}workflow.json`, source.workflow, 1, retention));
     objects.push(await this.putJson(`${dir}nodes.json`, source.nodes, source.nodes.length, retention));
     objects.push(await this.putJson(`${dir}edges.json`, source.edges, source.edges.length, retention));
-    objects.push(await this.putNdjson(`${dir}leads.ndjson.gz`, source.leads, retention, onLeads));
+    const leads = await this.putNdjson(`${dir}leads.ndjson.gz`, source.leads, retention, onLeads);
+    objects.push(leads.object);
     if (source.leadHistory) {
-      objects.push(
-        await this.putNdjson(`${dir}lead-history.ndjson.gz`, source.leadHistory, retention, () => {}),
+      const history = await this.putNdjson(
+        `${dir}lead-history.ndjson.gz`,
+        source.leadHistory,
+        retention,
+        () => {},
       );
+      objects.push(history.object);
     }
 
     const manifest: Manifest = {
@@ -108,6 +138,9 @@ export class ArchiveService {
       source: { baseUrl: this.config.dialnexa.baseUrl, apiVersion: 'v1' },
       objects,
       leadsTotalReported: source.leadsTotalReported(),
+      snapshot,
+      leadsDigest: leads.digest,
+      changedSinceExport: since ? changedObjects(since, objects, leads.digest) : undefined,
     };
     // Unique keys are what prevent overwrites (S3 stores such as Ceph ignore If-None-Match):
     // check once more that no manifest appeared since the export began.
@@ -172,6 +205,10 @@ export class ArchiveService {
     return { ...ref, verifiedAt: new Date().toISOString() };
   }
 
+  async readManifest(ref: ArchiveRef): Promise<Manifest> {
+    return parseManifest(await this.store.getBytes(ref.manifestKey, ref.manifestVersionId));
+  }
+
   /** The manifest as stored, with a short-lived download URL for it and for each object. */
   async describe(ref: ArchiveRef, expiresInSeconds: number): Promise<ArchiveDescription> {
     const manifest = parseManifest(await this.store.getBytes(ref.manifestKey, ref.manifestVersionId));
@@ -209,8 +246,8 @@ export class ArchiveService {
     }
   }
 
-  private manifestKeyOf(target: ArchiveTarget): string {
-    return manifestKey(this.config.archive.prefix, target.workflowId, target.teardownId);
+  private manifestKeyOf(target: ArchiveTarget, snapshot: ArchiveSnapshot = 'export'): string {
+    return manifestKey(this.config.archive.prefix, target.workflowId, target.teardownId, snapshot);
   }
 
   private refOf(
@@ -227,6 +264,7 @@ export class ArchiveService {
       counts: countsOf(manifest),
       objects: manifest.objects,
       verifiedAt: null,
+      leadsDigest: manifest.leadsDigest ?? null,
     };
   }
 
@@ -260,19 +298,22 @@ export class ArchiveService {
     records: AsyncIterable<JsonObject>,
     retention: Retention | undefined,
     onRecords: (count: number) => void,
-  ): Promise<ManifestObject> {
+  ): Promise<{ object: ManifestObject; digest: string }> {
     let count = 0;
+    let digest = 0n;
     async function* lines() {
       for await (const record of records) {
         count += 1;
         if (count % 500 === 0) onRecords(count);
-        yield `${JSON.stringify(record)}\n`;
+        const line = `${JSON.stringify(record)}\n`;
+        digest = (digest + BigInt(`0x${sha256(Buffer.from(line, 'utf8'))}`)) & DIGEST_MASK;
+        yield line;
       }
       onRecords(count);
     }
-    const digest = new DigestStream();
+    const hashed = new DigestStream();
     const body = new PassThrough();
-    const produced = pipeline(Readable.from(lines()), createGzip(), digest, body);
+    const produced = pipeline(Readable.from(lines()), createGzip(), hashed, body);
     const uploaded = this.store.putStream(key, body, GZIP_TYPE, this.config.archive.partSizeBytes);
     const [producedResult, uploadedResult] = await Promise.allSettled([produced, uploaded]);
     // The producer's failure (an upstream error, an incomplete listing) is the cause; the upload's
@@ -286,12 +327,15 @@ export class ArchiveService {
       await this.confirmRetention(stored, retention);
     }
     return {
-      key,
-      bytes: digest.bytes,
-      sha256: digest.hex(),
-      records: count,
-      contentType: GZIP_TYPE,
-      versionId: stored.versionId,
+      object: {
+        key,
+        bytes: hashed.bytes,
+        sha256: hashed.hex(),
+        records: count,
+        contentType: GZIP_TYPE,
+        versionId: stored.versionId,
+      },
+      digest: digest.toString(16).padStart(64, '0'),
     };
   }
 

@@ -28,7 +28,15 @@ export interface Manifest {
   objects: ManifestObject[];
   /** `meta.total` of the leads listing as DialNexa reported it. */
   leadsTotalReported: number | null;
+  /** `export` (before the cancel) or `final` (after it, once leads in transit settled). */
+  snapshot?: ArchiveSnapshot;
+  /** In a final snapshot: the names of the objects whose content differs from the export. */
+  changedSinceExport?: string[];
+  /** See ArchiveRef.leadsDigest. */
+  leadsDigest?: string;
 }
+
+export type ArchiveSnapshot = 'export' | 'final';
 
 /** What the teardown row keeps of its archive; shown as `teardown.archive`. */
 export interface ArchiveRef {
@@ -39,17 +47,34 @@ export interface ArchiveRef {
   counts: { nodes: number; edges: number; leads: number };
   objects: ManifestObject[];
   verifiedAt: string | null;
+  /**
+   * Order-independent digest of the leads (the sum of the SHA-256 of each lead's line), so that a
+   * later snapshot can tell whether any lead changed without keeping them.
+   */
+  leadsDigest?: string | null;
+  /** The post-cancel snapshot under `final/`, once taken. */
+  final?: ArchiveRef | null;
 }
 
 export type ArchiveObjectName =
   'workflow.json' | 'nodes.json' | 'edges.json' | 'leads.ndjson.gz' | 'lead-history.ndjson.gz';
 
-export function archiveDir(prefix: string, workflowId: string, teardownId: string): string {
-  return `${prefix}${workflowId}/${teardownId}/`;
+export function archiveDir(
+  prefix: string,
+  workflowId: string,
+  teardownId: string,
+  snapshot: ArchiveSnapshot = 'export',
+): string {
+  return `${prefix}${workflowId}/${teardownId}/${snapshot === 'final' ? 'final/' : ''}`;
 }
 
-export function manifestKey(prefix: string, workflowId: string, teardownId: string): string {
-  return `${archiveDir(prefix, workflowId, teardownId)}manifest.json`;
+export function manifestKey(
+  prefix: string,
+  workflowId: string,
+  teardownId: string,
+  snapshot: ArchiveSnapshot = 'export',
+): string {
+  return `${archiveDir(prefix, workflowId, teardownId, snapshot)}manifest.json`;
 }
 
 /** Manifest bytes are canonical (stable key order, trailing newline) so their hash is reproducible. */
@@ -76,6 +101,12 @@ const manifestSchema = z.object({
     )
     .min(1),
   leadsTotalReported: z.number().int().nonnegative().nullable(),
+  snapshot: z.enum(['export', 'final']).optional(),
+  changedSinceExport: z.array(z.string()).optional(),
+  leadsDigest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 /** Parses manifest bytes read back from the store; throws with the reason when they are not one. */

@@ -697,7 +697,7 @@ describe(DialnexaClient.name, () => {
       const sut = DialnexaClient.create(buildConfig());
 
       await expect(sut.close()).resolves.toBeUndefined();
-      await expect(sut.onModuleDestroy()).resolves.toBeUndefined();
+      await expect(sut.onApplicationShutdown()).resolves.toBeUndefined();
     });
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { type Dispatcher, Pool } from 'undici';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { AppConfig, DialnexaConfig } from '../config/app.config.js';
@@ -121,7 +121,7 @@ function unwrap(body: unknown): { payload: unknown; outerMeta: unknown } {
  * a query string or a body.
  */
 @Injectable()
-export class DialnexaClient implements OnModuleDestroy {
+export class DialnexaClient implements OnApplicationShutdown {
   private readonly config: DialnexaConfig;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
@@ -186,14 +186,15 @@ export class DialnexaClient implements OnModuleDestroy {
   async *pages(
     workflowId: string,
     resource: DialnexaResource,
-    opts: RequestOptions = {},
+    opts: RequestOptions & { status?: string } = {},
   ): AsyncGenerator<ListPage> {
     const path = `${this.workflowPath(workflowId)}/${resource}`;
+    const filter = opts.status === undefined ? '' : `&status=${encodeURIComponent(opts.status)}`;
     for (let page = 1; ; page++) {
       const call: Call = {
         method: 'GET',
         path,
-        query: `page=${page}&limit=${PAGE_LIMIT}`,
+        query: `page=${page}&limit=${PAGE_LIMIT}${filter}`,
         retry: 'idempotent',
         signal: opts.signal,
       };
@@ -276,7 +277,7 @@ export class DialnexaClient implements OnModuleDestroy {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
-  async onModuleDestroy(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     await this.close();
   }
 

@@ -73,8 +73,14 @@ export class JobQueueService implements OnApplicationShutdown {
     await this.started();
   }
 
+  /** Stops taking jobs and waits (up to 30 s) for the handlers in progress to return. */
+  async stop(): Promise<void> {
+    const boss = this.boss;
+    this.boss = null;
+    await boss?.stop({ graceful: true, timeout: 30_000, close: true });
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    // Stop taking jobs; a teardown still running is resumed elsewhere from its last step.
-    await this.boss?.stop({ graceful: true, timeout: 10_000, close: true });
+    await this.stop();
   }
 }

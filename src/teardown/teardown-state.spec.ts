@@ -22,6 +22,7 @@ describe('transition', () => {
       'exporting/verify',
       'exporting/audit',
       'cancelling/cancel',
+      'cancelling/finalize',
       'deleting/delete',
       'completed/delete',
     ]);

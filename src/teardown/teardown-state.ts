@@ -26,9 +26,14 @@ export type TeardownEvent =
   | { type: 'abort_requested' }
   | { type: 'retry_requested' };
 
-/** The steps a teardown runs, in order. `finalize` is reserved for the post-cancel snapshot. */
+/**
+ * The steps a teardown runs, in order. `finalize` waits after the cancel for leads in transit to
+ * settle and archives the final state, so the archive describes what the delete removed.
+ */
 export function pipeline(dryRun: boolean): readonly TeardownStep[] {
-  return dryRun ? ['export', 'verify', 'audit'] : ['export', 'verify', 'audit', 'cancel', 'delete'];
+  return dryRun
+    ? ['export', 'verify', 'audit']
+    : ['export', 'verify', 'audit', 'cancel', 'finalize', 'delete'];
 }
 
 export function statusOfStep(step: TeardownStep): 'exporting' | 'cancelling' | 'deleting' {
@@ -38,8 +43,8 @@ export function statusOfStep(step: TeardownStep): 'exporting' | 'cancelling' | '
     case 'audit':
       return 'exporting';
     case 'cancel':
-      return 'cancelling';
     case 'finalize':
+      return 'cancelling';
     case 'delete':
       return 'deleting';
   }

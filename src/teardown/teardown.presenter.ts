@@ -30,6 +30,14 @@ export function presentTeardown(teardown: Teardown) {
           manifestVersionId: archive.manifestVersionId,
           counts: archive.counts,
           verifiedAt: archive.verifiedAt,
+          final: archive.final
+            ? {
+                manifestKey: archive.final.manifestKey,
+                manifestSha256: archive.final.manifestSha256,
+                counts: archive.final.counts,
+                verifiedAt: archive.final.verifiedAt,
+              }
+            : null,
         }
       : null,
     error: teardown.error,

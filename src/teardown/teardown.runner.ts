@@ -22,7 +22,7 @@ import {
 import { transition, type TeardownState } from './teardown-state.js';
 
 /**
- * Drives one teardown through its steps: export → verify → audit → cancel → delete.
+ * Drives one teardown through its steps: export → verify → audit → cancel → finalize → delete.
  *
  * Each step is idempotent and commits its result before the next begins, so a process that dies
  * anywhere resumes at the last unfinished step. Every write is fenced by the lease token: a runner
@@ -32,6 +32,8 @@ import { transition, type TeardownState } from './teardown-state.js';
 export class TeardownRunner {
   private readonly logger = new Logger(TeardownRunner.name);
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** Aborted at shutdown: waits end at once, and a step interrupted then is not recorded as failed. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly teardowns: TeardownRepository,
@@ -46,6 +48,7 @@ export class TeardownRunner {
    * rejects only when the database is unreachable, so that the job is retried.
    */
   async run(teardownId: string): Promise<void> {
+    if (this.stopping.signal.aborted) throw new Error('shutting down: the job goes back to the queue');
     const claimed = await this.teardowns.claim(teardownId, this.workerId, this.config.runner.leaseSeconds);
     if (!claimed) return;
     const lease = new LeaseKeeper(this.teardowns, claimed, this.config.runner.leaseSeconds, this.logger);
@@ -59,7 +62,7 @@ export class TeardownRunner {
           'queued',
         );
       }
-      while (isRunning(teardown.status)) {
+      while (isRunning(teardown.status) && !this.stopping.signal.aborted) {
         teardown = await this.runStep(teardown);
       }
       this.logger.log(`teardown ${teardown.id} is ${teardown.status}`);
@@ -70,6 +73,11 @@ export class TeardownRunner {
       }
       if (error instanceof TeardownStoppedError) {
         this.logger.log(`teardown ${teardownId} became ${error.current.status}; stopping`);
+        return;
+      }
+      if (this.stopping.signal.aborted) {
+        // the lease is released below: another replica resumes the teardown from its last step
+        this.logger.log(`teardown ${teardownId}: interrupted by shutdown at ${teardown.step}`);
         return;
       }
       throw error;
@@ -83,6 +91,15 @@ export class TeardownRunner {
     }
   }
 
+  /** Stops taking new steps; waits in progress end at once. Called before the process exits. */
+  stop(): void {
+    this.stopping.abort(new Error('shutting down'));
+  }
+
+  private async pause(ms: number): Promise<void> {
+    await sleep(ms, undefined, { signal: this.stopping.signal });
+  }
+
   /** Runs the current step, retrying a retryable failure a few times before recording it. */
   private async runStep(teardown: Teardown): Promise<Teardown> {
     const step = teardown.step;
@@ -93,10 +110,11 @@ export class TeardownRunner {
         return await this.stepFunction(step)(teardown);
       } catch (error) {
         if (error instanceof LeaseLostError || error instanceof TeardownStoppedError) throw error;
+        if (this.stopping.signal.aborted) throw error;
         const failure = asDomainError(error);
         if (failure.retryable && attempt < stepAttempts) {
           this.logger.warn(`teardown ${teardown.id}: step ${step} failed (${failure.code}), retrying`);
-          await sleep(stepBackoffMs * 2 ** (attempt - 1));
+          await this.pause(stepBackoffMs * 2 ** (attempt - 1));
           teardown = (await this.teardowns.findById(teardown.id)) ?? teardown;
           if (teardown.status === 'aborted') throw new TeardownStoppedError(teardown);
           continue;
@@ -117,8 +135,7 @@ export class TeardownRunner {
       case 'cancel':
         return (t) => this.cancelWorkflow(t);
       case 'finalize':
-        return (t) =>
-          Promise.reject(new DomainError('INTERNAL_ERROR', `step finalize is not part of teardown ${t.id}`));
+        return (t) => this.finalizeArchive(t);
       case 'delete':
         return (t) => this.deleteWorkflow(t);
     }
@@ -194,9 +211,83 @@ export class TeardownRunner {
     ]);
   }
 
-  /** Step 5: the delete, retried while leads in transit settle, within DELETE_SETTLE_TIMEOUT_S. */
+  /**
+   * Step 5: once the leads in transit at the cancel have settled, the final state of the workflow
+   * and its leads is archived under `final/`, verified and audited (`archive.finalized`), so the
+   * archive describes what the delete removes, not only what the export saw.
+   */
+  private async finalizeArchive(teardown: Teardown): Promise<Teardown> {
+    const archive = requireArchive(teardown);
+    const target = { teardownId: teardown.id, workflowId: teardown.workflowId };
+    let final = archive.final ?? (await this.archive.findExisting(target, 'final'));
+    if (!final) {
+      await this.waitForLeadsToSettle(teardown);
+      const workflowId = teardown.workflowId;
+      const workflow = await this.dialnexa.getWorkflow(workflowId);
+      const nodes = await this.dialnexa.listAll(workflowId, 'nodes');
+      const edges = await this.dialnexa.listAll(workflowId, 'edges');
+      const collector = new LeadCollector(this.dialnexa.pages(workflowId, 'leads'));
+      final = await this.archive.export(
+        target,
+        {
+          workflow,
+          nodes: nodes.items,
+          edges: edges.items,
+          leads: collector.leads(),
+          leadsTotalReported: () => collector.totalReported,
+        },
+        () => {},
+        'final',
+        archive,
+      );
+    }
+    if (!archive.final) teardown = await this.teardowns.update(teardown, { archive: { ...archive, final } });
+    if (!final.verifiedAt) final = await this.archive.verify(final);
+    const manifest = await this.archive.readManifest(final);
+    return this.advance(teardown, 'finalize', { archive: { ...archive, final } }, [
+      this.event(teardown, 'archive.finalized', {
+        ...archiveDetails(final),
+        changedSinceExport: manifest.changedSinceExport ?? [],
+      }),
+    ]);
+  }
+
+  /**
+   * Polls the leads DialNexa lists as pending or in progress until none sits on a node that is
+   * not terminal (CONVERTED, DROPPED), within DELETE_SETTLE_TIMEOUT_S of the cancel.
+   */
+  private async waitForLeadsToSettle(teardown: Teardown): Promise<void> {
+    const { deleteSettleTimeoutS, deleteBackoffBaseMs, deleteBackoffMaxMs } = this.config.runner;
+    const started = (teardown.deleteWaitStartedAt ?? new Date()).getTime();
+    const nodes = await this.dialnexa.listAll(teardown.workflowId, 'nodes');
+    const terminal = new Set(
+      nodes.items.filter((n) => TERMINAL_NODE_TYPES.has(String(n['node_type']))).map((n) => String(n['id'])),
+    );
+    for (let round = 0; ; round += 1) {
+      let inTransit = 0;
+      for (const status of IN_TRANSIT_LEAD_STATUSES) {
+        for await (const page of this.dialnexa.pages(teardown.workflowId, 'leads', { status })) {
+          inTransit += page.items.filter((lead) => !terminal.has(String(lead['current_node_id']))).length;
+        }
+      }
+      if (inTransit === 0) return;
+      const waited = Date.now() - started;
+      if (waited >= deleteSettleTimeoutS * 1000) {
+        throw new DomainError(
+          'DELETE_SETTLE_TIMEOUT',
+          `${inTransit} leads were still in transit ${Math.round(waited / 1000)} s after the cancel`,
+          { retryable: true, details: { inTransit } },
+        );
+      }
+      const backoff = Math.min(deleteBackoffMaxMs, deleteBackoffBaseMs * 2 ** Math.min(round, 16));
+      await this.pause(Math.min(backoff, deleteSettleTimeoutS * 1000 - waited + 1));
+    }
+  }
+
+  /** Step 6: the delete, retried while DialNexa still sees leads in transit (409), within DELETE_SETTLE_TIMEOUT_S. */
   private async deleteWorkflow(teardown: Teardown): Promise<Teardown> {
-    await this.assertArchiveCommitted(teardown);
+    // the delete also waits for the final snapshot: the archive must show what is removed
+    await this.assertArchiveCommitted(teardown, 'archive.finalized');
     const { deleteSettleTimeoutS, deleteBackoffBaseMs, deleteBackoffMaxMs, stepAttempts } =
       this.config.runner;
     if (!teardown.deleteWaitStartedAt) {
@@ -239,7 +330,7 @@ export class TeardownRunner {
           deleteBackoffMaxMs,
           deleteBackoffBaseMs * 2 ** Math.min(conflicts + transientFailures, 16),
         );
-        await sleep(
+        await this.pause(
           Math.min(backoff / 2 + Math.random() * (backoff / 2), deleteSettleTimeoutS * 1000 - waited + 1),
         );
       }
@@ -262,12 +353,14 @@ export class TeardownRunner {
    * unless the `archive.exported` event of this teardown is committed. Checked against the
    * database, not the in-memory state, right before every such request.
    */
-  private async assertArchiveCommitted(teardown: Teardown): Promise<void> {
-    if (!(await this.audit.has(teardown.id, 'archive.exported'))) {
-      throw new DomainError(
-        'INTERNAL_ERROR',
-        `refusing to change workflow ${teardown.workflowId} upstream: archive.exported is not committed`,
-      );
+  private async assertArchiveCommitted(teardown: Teardown, also?: 'archive.finalized'): Promise<void> {
+    for (const type of also ? (['archive.exported', also] as const) : (['archive.exported'] as const)) {
+      if (!(await this.audit.has(teardown.id, type))) {
+        throw new DomainError(
+          'INTERNAL_ERROR',
+          `refusing to change workflow ${teardown.workflowId} upstream: ${type} is not committed`,
+        );
+      }
     }
   }
 
@@ -363,6 +456,10 @@ function asDomainError(error: unknown): DomainError {
     cause: error,
   });
 }
+
+/** Lead statuses that, on a node that is not terminal, mean a lead is in transit. */
+const IN_TRANSIT_LEAD_STATUSES = ['pending', 'in_progress', 'active'] as const;
+const TERMINAL_NODE_TYPES = new Set(['CONVERTED', 'DROPPED']);
 
 /** Keeps the lease alive while a runner works; a renewal refused means another worker took over. */
 class LeaseKeeper {

@@ -1,9 +1,9 @@
 import {
+  type BeforeApplicationShutdown,
   Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -16,7 +16,7 @@ import { TeardownRunner } from './teardown.runner.js';
  * teardown whose process died is taken up again once its lease expires, even if its job was lost.
  */
 @Injectable()
-export class TeardownWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class TeardownWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(TeardownWorker.name);
   private sweeper: NodeJS.Timeout | null = null;
 
@@ -41,8 +41,15 @@ export class TeardownWorker implements OnApplicationBootstrap, OnApplicationShut
     );
   }
 
-  onApplicationShutdown(): void {
+  /**
+   * Graceful shutdown, before the clients and the database pool close: no new step starts, waits
+   * end, and the teardowns in progress are released at their last finished step for another
+   * replica (or this one, restarted) to resume.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.runner.stop();
+    await this.queue.stop();
   }
 
   async sweep(): Promise<void> {

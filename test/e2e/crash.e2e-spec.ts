@@ -84,6 +84,7 @@ describe('crash recovery (e2e, separate process)', () => {
       'teardown.requested',
       'archive.exported',
       'workflow.cancelled',
+      'archive.finalized',
       'workflow.deleted',
       'teardown.completed',
     ]);

@@ -34,7 +34,7 @@ describe('teardown service (e2e)', () => {
     sim = new DialnexaSimulator({ settleMs: 800, rateLimit: { limit: 10_000, windowMs: 60_000 } });
     await sim.start();
     await resetDatabase();
-    service = await startService(serviceEnv(sim.url, { DELETE_SETTLE_TIMEOUT_S: '20' }));
+    service = await startService(serviceEnv(sim.url, { DELETE_SETTLE_TIMEOUT_S: '4' }));
     client = api(service.url);
   });
 
@@ -93,16 +93,19 @@ describe('teardown service (e2e)', () => {
     expect(exportedCommittedAtCancel).toBe(true);
     expect(sim.exists(workflowId)).toBe(false);
 
-    // every export GET, then the cancel, then the delete(s): nothing upstream changes before the export ends
+    // every export GET, then the cancel, then the final snapshot's GETs, then the delete
     const order = sim.requests.filter((r) => r.path.includes(workflowId)).map((r) => r.method);
-    const firstMutation = order.findIndex((m) => m !== 'GET');
-    expect(order.slice(firstMutation)).toEqual([
-      'POST',
-      ...order.slice(firstMutation + 1).map(() => 'DELETE'),
-    ]);
-    expect(order.slice(0, firstMutation).every((m) => m === 'GET')).toBe(true);
-    const leadPages = sim.requests.filter((r) => r.path.endsWith('/leads'));
-    expect(leadPages.map((r) => r.query['page'])).toEqual(['1', '2', '3', '4', '5']);
+    const cancelAt = order.indexOf('POST');
+    const deleteAt = order.indexOf('DELETE');
+    expect(order.filter((m) => m === 'POST')).toHaveLength(1);
+    expect(order.slice(0, cancelAt).every((m) => m === 'GET')).toBe(true);
+    expect(order.slice(cancelAt + 1, deleteAt).every((m) => m === 'GET')).toBe(true);
+    expect(order.slice(deleteAt)).toEqual(['DELETE']);
+    const leadPages = sim.requests.filter(
+      (r) => r.path.endsWith('/leads') && r.query['status'] === undefined,
+    );
+    // the export, then the final snapshot after the cancel
+    expect(leadPages.map((r) => r.query['page'])).toEqual(['1', '2', '3', '4', '5', '1', '2', '3', '4', '5']);
     expect(leadPages.every((r) => r.query['limit'] === '100')).toBe(true);
     expect(sim.requests.filter((r) => r.method === 'DELETE' && r.status === 200)).toHaveLength(1);
 
@@ -127,6 +130,7 @@ describe('teardown service (e2e)', () => {
       'teardown.requested',
       'archive.exported',
       'workflow.cancelled',
+      'archive.finalized',
       'workflow.deleted',
       'teardown.completed',
     ]);
@@ -190,15 +194,69 @@ describe('teardown service (e2e)', () => {
     expect(sim.requests.filter((r) => r.path.endsWith('/history'))).toHaveLength(25);
   });
 
-  it('retries the delete while leads in transit settle (409), then deletes once', async () => {
+  it('waits for leads in transit to settle, archives their final state, then deletes once', async () => {
     const workflowId = sim.addWorkflow({ leads: 200, inTransitLeads: 30 });
+    let inTransitAtCancel = -1;
+    let inTransitAtDelete = -1;
+    const unhook = sim.onRequest((method, path) => {
+      if (!path.includes(workflowId)) return;
+      if (method === 'POST') inTransitAtCancel = sim.leadsInTransit(workflowId);
+      if (method === 'DELETE' && inTransitAtDelete < 0) inTransitAtDelete = sim.leadsInTransit(workflowId);
+    });
     const created = await client.create({ workflowId, reason: 'erasure with calls in flight' });
+    const done = await client.waitForEnd(String(created.body['id']));
+    unhook();
+    expect(done['status']).toBe('completed');
+    expect(inTransitAtCancel).toBe(30);
+    expect(inTransitAtDelete).toBe(0);
+    const final = (done['archive'] as { final: { manifestKey: string } }).final;
+    const manifest = JSON.parse((await readObject(final.manifestKey)).toString('utf8')) as {
+      snapshot: string;
+      changedSinceExport: string[];
+      objects: Array<{ key: string }>;
+    };
+    expect(manifest.snapshot).toBe('final');
+    expect(manifest.changedSinceExport).toEqual(expect.arrayContaining(['workflow.json', 'leads.ndjson.gz']));
+    const leadsKey = manifest.objects.find((o) => o.key.endsWith('/leads.ndjson.gz'))!.key;
+    const leads = parseNdjsonGz(await readObject(leadsKey));
+    expect(leads).toHaveLength(200);
+    const snapshotStatuses = new Map(
+      sim.snapshot(workflowId)?.leads.map((l) => [l['id'], l['status']]) ?? [],
+    );
+    expect(snapshotStatuses.size).toBe(0); // deleted by now: compare against what the final archive holds instead
+    expect(leads.filter((l) => l['status'] === 'pending')).toEqual([]);
+    expect(sim.requests.filter((r) => r.method === 'DELETE' && r.status === 200)).toHaveLength(1);
+  });
+
+  it('retries a delete answered 409 (leads in transit) with backoff, then deletes once', async () => {
+    const workflowId = sim.addWorkflow({ leads: 50, inTransitLeads: 0 });
+    sim.faults.inTransitConflictNext(3, { method: 'DELETE' });
+    const created = await client.create({ workflowId, reason: 'delete refused while leads settle' });
     const done = await client.waitForEnd(String(created.body['id']));
     expect(done['status']).toBe('completed');
     const deletes = sim.requests.filter((r) => r.method === 'DELETE');
-    expect(deletes.filter((r) => r.status === 409).length).toBeGreaterThan(0);
-    expect(deletes.filter((r) => r.status === 200)).toHaveLength(1);
-    expect(deletes[deletes.length - 1]!.status).toBe(200);
+    expect(deletes.map((r) => r.status)).toEqual([409, 409, 409, 200]);
+    expect(deletes[3]!.at - deletes[0]!.at).toBeGreaterThanOrEqual(150); // backoff between tries
+  });
+
+  it('fails retryably when the delete is still refused after DELETE_SETTLE_TIMEOUT_S, and a retry finishes it', async () => {
+    const workflowId = sim.addWorkflow({ leads: 20, inTransitLeads: 0 });
+    sim.faults.inTransitConflictNext(1_000, { method: 'DELETE' });
+    const created = await client.create({ workflowId, reason: 'never settles in time' });
+    const failed = await client.waitForEnd(String(created.body['id']));
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'DELETE_SETTLE_TIMEOUT', step: 'delete', retryable: true },
+    });
+    expect(sim.exists(workflowId)).toBe(true);
+    sim.faults.clear();
+    const getsBefore = sim.requests.filter((r) => r.method === 'GET').length;
+    await client.call('POST', `/v1/teardowns/${created.body['id']}/retry`);
+    await expect(client.waitForEnd(String(created.body['id']))).resolves.toMatchObject({
+      status: 'completed',
+    });
+    // the retry resumed at the delete: no earlier step ran again
+    expect(sim.requests.filter((r) => r.method === 'GET')).toHaveLength(getsBefore);
   });
 
   it('sends nothing before Retry-After has passed after a 429', async () => {
@@ -233,6 +291,7 @@ describe('teardown service (e2e)', () => {
       'teardown.requested',
       'archive.exported',
       'workflow.cancelled',
+      'archive.finalized',
       'teardown.failed',
     ]);
     const retry = await client.call('POST', `/v1/teardowns/${created.body['id']}/retry`);

@@ -216,7 +216,7 @@ describe(ArchiveService.name, () => {
   });
 
   afterAll(() => {
-    for (const store of stores) store.onModuleDestroy();
+    for (const store of stores) store.onApplicationShutdown();
     s3.destroy();
   });
 
@@ -280,7 +280,9 @@ describe(ArchiveService.name, () => {
         counts: { nodes: 5, edges: 6, leads: LEADS },
         objects: manifest.objects,
         verifiedAt: null,
+        leadsDigest: manifest.leadsDigest,
       });
+      expect(manifest.leadsDigest).toMatch(/^[0-9a-f]{64}$/);
       await expect(sut.verify(ref)).resolves.toEqual({ ...ref, verifiedAt: expect.any(String) });
     });
 

@@ -438,6 +438,13 @@ export class DialnexaSimulator {
           headers: this.limiter.peek(bucket, now),
         });
         return record(fault.status, false);
+      case 'inTransitConflict':
+        this.send(res, {
+          status: 409,
+          body: errorBody(409, 'Workflow has leads in transit. Wait for them to settle.'),
+          headers: this.limiter.peek(bucket, now),
+        });
+        return record(409, false);
       case 'rateLimit':
         this.send(res, {
           status: 429,

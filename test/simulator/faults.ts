@@ -30,7 +30,8 @@ export type FaultAction =
   | { kind: 'reset' }
   | { kind: 'dropAfterPerform' }
   | { kind: 'rateLimit'; retryAfterS: number }
-  | { kind: 'forbid' };
+  | { kind: 'forbid' }
+  | { kind: 'inTransitConflict' };
 
 interface CountedRule {
   match: FaultMatch;
@@ -116,6 +117,18 @@ export class Faults {
     });
   }
 
+  /**
+   * Answers the next `count` matching DELETEs with the documented 409 "leads in transit", not
+   * performing them: DialNexa's own view of in-transit leads may trail what its listing shows.
+   */
+  inTransitConflictNext(count: number, match: FaultMatch = {}): void {
+    this.counted.push({
+      match: pickMatch(match),
+      remaining: positiveCount(count),
+      action: { kind: 'inTransitConflict' },
+    });
+  }
+
   /** Answers the next `count` matching requests 429 with `Retry-After: retryAfterS`. */
   rateLimitNext(count: number, options: FaultMatch & { retryAfterS?: number } = {}): void {
     const retryAfterS = options.retryAfterS ?? 2;
@@ -190,6 +203,8 @@ export class Faults {
         return this.hang(match);
       case 'forbid':
         return this.forbid(match);
+      case 'inTransitConflictNext':
+        return this.inTransitConflictNext(count, match);
       case 'random':
         return this.random(
           {
