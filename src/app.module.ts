@@ -1,12 +1,15 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { HttpClientErrorHandler } from './common/http-client-error.handler.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { JsonContentTypeGuard } from './common/json-content-type.guard.js';
 import { requestContextMiddleware } from './common/request-context.js';
 import type { AppConfig } from './config/app.config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DbModule } from './db/db.module.js';
+import { LegalHoldModule } from './holds/legal-hold.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { TeardownModule } from './teardown/teardown.module.js';
 
@@ -15,8 +18,20 @@ export class AppModule implements NestModule {
   static forRoot(config: AppConfig) {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DbModule, AuthModule, AuditModule, TeardownModule, OpsModule],
-      providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
+      imports: [
+        ConfigModule.forRoot(config),
+        DbModule,
+        AuthModule,
+        AuditModule,
+        TeardownModule,
+        LegalHoldModule,
+        OpsModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: APP_GUARD, useClass: JsonContentTypeGuard },
+        HttpClientErrorHandler,
+      ],
     };
   }
 

@@ -8,14 +8,19 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'UNAUTHENTICATED':
       return 401;
     case 'FORBIDDEN':
+    case 'APPROVAL_NOT_ALLOWED':
       return 403;
     case 'ROUTE_NOT_FOUND':
     case 'TEARDOWN_NOT_FOUND':
+    case 'HOLD_NOT_FOUND':
       return 404;
     case 'TEARDOWN_IN_PROGRESS':
     case 'TEARDOWN_NOT_ABORTABLE':
     case 'TEARDOWN_NOT_RETRYABLE':
     case 'WORKFLOW_ON_HOLD':
+    case 'TEARDOWN_NOT_AWAITING_APPROVAL':
+    case 'APPROVAL_ALREADY_RECORDED':
+    case 'HOLD_ALREADY_LIFTED':
       return 409;
     case 'PAYLOAD_TOO_LARGE':
       return 413;

@@ -65,6 +65,20 @@ export interface RunnerConfig {
   stepBackoffMs: number;
 }
 
+export interface ApiRateLimitConfig {
+  /** Sustained requests per minute per caller (API key name). */
+  perMinute: number;
+  /** Requests a caller may send at once before the sustained rate applies. */
+  burst: number;
+}
+
+export interface AuditAnchorConfig {
+  /** How often the chain head is anchored in the bucket (besides at each teardown's end). */
+  intervalS: number;
+  /** Key prefix of the anchors inside the archive bucket; one series per prefix. */
+  prefix: string;
+}
+
 export interface AppConfig {
   port: number;
   databaseUrl: string;
@@ -78,6 +92,8 @@ export interface AppConfig {
   archive: ArchiveConfig;
   runner: RunnerConfig;
   apiKeys: ApiCaller[];
+  apiRateLimit: ApiRateLimitConfig;
+  auditAnchors: AuditAnchorConfig;
 }
 
 export class ConfigError extends Error {
@@ -215,6 +231,14 @@ const schema = z.object({
   RUNNER_SWEEP_INTERVAL_S: int(15, 1, 3600),
   RUNNER_STEP_ATTEMPTS: int(3, 1, 20),
   RUNNER_STEP_BACKOFF_MS: int(2_000, 0, 600_000),
+  API_RATE_LIMIT_PER_MINUTE: int(600, 1, 1_000_000),
+  // 0 stands for "unset": the burst then defaults to ten seconds' worth of the rate
+  API_RATE_LIMIT_BURST: int(0, 1, 1_000_000),
+  AUDIT_ANCHOR_INTERVAL_S: int(3600, 1, 7 * 86_400),
+  AUDIT_ANCHOR_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9_.-]+\/)+$/, 'must be path segments ending in /')
+    .optional(),
 });
 
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
@@ -228,12 +252,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     throw new ConfigError(problems);
   }
   const e = result.data;
-  if (e.APPROVALS_REQUIRED > 0) {
-    // Refused rather than ignored: a teardown must never run without the approvals it was promised.
-    throw new ConfigError([
-      'APPROVALS_REQUIRED above 0 is not supported by this version yet (four-eyes approval)',
-    ]);
-  }
   if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined)) {
     throw new ConfigError(['AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together']);
   }
@@ -282,5 +300,16 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       stepBackoffMs: e.RUNNER_STEP_BACKOFF_MS,
     },
     apiKeys: e.API_KEYS,
+    apiRateLimit: {
+      perMinute: e.API_RATE_LIMIT_PER_MINUTE,
+      burst: e.API_RATE_LIMIT_BURST || Math.max(1, Math.ceil(e.API_RATE_LIMIT_PER_MINUTE / 6)),
+    },
+    auditAnchors: {
+      intervalS: e.AUDIT_ANCHOR_INTERVAL_S,
+      // Under the archive prefix by default, so that deployments (or test runs) sharing a bucket
+      // with different ARCHIVE_PREFIXes keep separate anchor series: anchors of another chain
+      // would otherwise read as tampering.
+      prefix: e.AUDIT_ANCHOR_PREFIX ?? `audit-anchors/${e.ARCHIVE_PREFIX}`,
+    },
   };
 }

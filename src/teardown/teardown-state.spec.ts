@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { pipeline, transition, type TeardownEvent, type TeardownState } from './teardown-state.js';
+import {
+  initialStatus,
+  pipeline,
+  transition,
+  type TeardownEvent,
+  type TeardownState,
+} from './teardown-state.js';
 
 function build(overrides: Partial<TeardownState> = {}): TeardownState {
   return { status: 'queued', step: 'export', dryRun: false, cancelSent: false, error: null, ...overrides };
@@ -123,5 +129,33 @@ describe('transition', () => {
 
   it('refuses to start a teardown that is not queued', () => {
     expect(() => transition(build({ status: 'awaiting_approval' }), { type: 'started' })).toThrow();
+  });
+
+  it('waits for the required number of approvals, then queues the teardown', () => {
+    const waiting = build({ status: 'awaiting_approval' });
+    const once = transition(waiting, { type: 'approved', approvals: 1, required: 2 });
+    expect(once.status).toBe('awaiting_approval');
+    expect(transition(once, { type: 'approved', approvals: 2, required: 2 }).status).toBe('queued');
+  });
+
+  it('ends a rejected teardown before anything runs', () => {
+    expect(transition(build({ status: 'awaiting_approval' }), { type: 'rejected' }).status).toBe('rejected');
+  });
+
+  it.each(['queued', 'exporting', 'completed', 'rejected'] as const)(
+    'refuses a decision on a %s teardown',
+    (status) => {
+      expect(() => transition(build({ status }), { type: 'rejected' })).toThrow(
+        expect.objectContaining({ code: 'TEARDOWN_NOT_AWAITING_APPROVAL' }),
+      );
+      expect(() => transition(build({ status }), { type: 'approved', approvals: 1, required: 1 })).toThrow(
+        expect.objectContaining({ code: 'TEARDOWN_NOT_AWAITING_APPROVAL' }),
+      );
+    },
+  );
+
+  it('starts a new teardown awaiting approval only when approvals are required', () => {
+    expect(initialStatus(0)).toBe('queued');
+    expect(initialStatus(2)).toBe('awaiting_approval');
   });
 });

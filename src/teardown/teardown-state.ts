@@ -24,7 +24,16 @@ export type TeardownEvent =
   | { type: 'step_succeeded'; step: TeardownStep }
   | { type: 'step_failed'; step: TeardownStep; error: Omit<TeardownError, 'step'> }
   | { type: 'abort_requested' }
-  | { type: 'retry_requested' };
+  | { type: 'retry_requested' }
+  /** An approver approved; `approvals` counts the distinct approvals so far. */
+  | { type: 'approved'; approvals: number; required: number }
+  /** An approver rejected it, or it waited for approval longer than APPROVAL_TTL_HOURS. */
+  | { type: 'rejected' };
+
+/** A new teardown waits for approvals when any are required; otherwise it is queued at once. */
+export function initialStatus(approvalsRequired: number): 'awaiting_approval' | 'queued' {
+  return approvalsRequired > 0 ? 'awaiting_approval' : 'queued';
+}
 
 /**
  * The steps a teardown runs, in order. `finalize` waits after the cancel for leads in transit to
@@ -58,7 +67,9 @@ function refuse(state: TeardownState, event: TeardownEvent): never {
       ? 'TEARDOWN_NOT_ABORTABLE'
       : event.type === 'retry_requested'
         ? 'TEARDOWN_NOT_RETRYABLE'
-        : 'INTERNAL_ERROR';
+        : event.type === 'approved' || event.type === 'rejected'
+          ? 'TEARDOWN_NOT_AWAITING_APPROVAL'
+          : 'INTERNAL_ERROR';
   throw new TransitionRefusedError(code, refusalMessage(state, event), {
     details: { status: state.status, step: state.step },
   });
@@ -76,6 +87,9 @@ function refusalMessage(state: TeardownState, event: TeardownEvent): string {
       return `The teardown failed with ${state.error.code}, which a retry cannot fix.`;
     }
     return `Only a failed teardown can be retried; this one is ${state.status}.`;
+  }
+  if (event.type === 'approved' || event.type === 'rejected') {
+    return `Only a teardown awaiting approval can be approved or rejected; this one is ${state.status}.`;
   }
   return `Event ${event.type} is not valid for a teardown that is ${state.status} at step ${state.step}.`;
 }
@@ -111,6 +125,14 @@ export function transition(state: TeardownState, event: TeardownEvent): Teardown
     case 'retry_requested':
       if (state.status !== 'failed' || !state.error?.retryable) return refuse(state, event);
       return { ...state, status: 'queued', error: null };
+
+    case 'approved':
+      if (state.status !== 'awaiting_approval') return refuse(state, event);
+      return event.approvals >= event.required ? { ...state, status: 'queued' } : state;
+
+    case 'rejected':
+      if (state.status !== 'awaiting_approval') return refuse(state, event);
+      return { ...state, status: 'rejected' };
   }
 }
 

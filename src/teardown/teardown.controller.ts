@@ -7,12 +7,15 @@ import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import {
   createTeardownSchema,
   type CreateTeardownDto,
+  type DecisionDto,
+  decisionSchema,
   idempotencyKeySchema,
   listTeardownsSchema,
   type ListTeardownsDto,
   teardownIdSchema,
 } from './teardown.dto.js';
 import { presentTeardown } from './teardown.presenter.js';
+import type { Teardown } from './teardown.js';
 import { TeardownService } from './teardown.service.js';
 
 const idPipe = new ZodValidationPipe(teardownIdSchema, 'id');
@@ -34,7 +37,7 @@ export class TeardownController {
     const { teardown, replayed } = await this.teardowns.create(caller, body, idempotencyKey);
     response.status(replayed ? 200 : 202);
     response.setHeader('Location', `/v1/teardowns/${teardown.id}`);
-    return presentTeardown(teardown);
+    return this.present(teardown);
   }
 
   @Get()
@@ -44,27 +47,50 @@ export class TeardownController {
     @Query(new ZodValidationPipe(listTeardownsSchema)) query: ListTeardownsDto,
   ) {
     const { data, nextCursor } = await this.teardowns.list(caller, query);
-    return { data: data.map(presentTeardown), nextCursor };
+    const approvals = await this.teardowns.approvalsOf(data);
+    return { data: data.map((t) => presentTeardown(t, approvals.get(t.id))), nextCursor };
   }
 
   @Get(':id')
   @Roles('requester', 'approver', 'auditor')
   async get(@CurrentCaller() caller: Caller, @Param('id', idPipe) id: string) {
-    return presentTeardown(await this.teardowns.get(caller, id));
+    return this.present(await this.teardowns.get(caller, id));
   }
 
   @Post(':id/abort')
   @HttpCode(200)
   @Roles('requester')
   async abort(@CurrentCaller() caller: Caller, @Param('id', idPipe) id: string) {
-    return presentTeardown(await this.teardowns.abort(caller, id));
+    return this.present(await this.teardowns.abort(caller, id));
   }
 
   @Post(':id/retry')
   @HttpCode(202)
   @Roles('requester')
   async retry(@CurrentCaller() caller: Caller, @Param('id', idPipe) id: string) {
-    return presentTeardown(await this.teardowns.retry(caller, id));
+    return this.present(await this.teardowns.retry(caller, id));
+  }
+
+  @Post(':id/approve')
+  @HttpCode(200)
+  @Roles('approver')
+  async approve(
+    @CurrentCaller() caller: Caller,
+    @Param('id', idPipe) id: string,
+    @Body(new ZodValidationPipe(decisionSchema)) body: DecisionDto,
+  ) {
+    return this.present(await this.teardowns.decide(caller, id, 'approved', body.comment ?? null));
+  }
+
+  @Post(':id/reject')
+  @HttpCode(200)
+  @Roles('approver')
+  async reject(
+    @CurrentCaller() caller: Caller,
+    @Param('id', idPipe) id: string,
+    @Body(new ZodValidationPipe(decisionSchema)) body: DecisionDto,
+  ) {
+    return this.present(await this.teardowns.decide(caller, id, 'rejected', body.comment ?? null));
   }
 
   @Get(':id/audit')
@@ -77,5 +103,10 @@ export class TeardownController {
   @Roles('auditor')
   async archive(@CurrentCaller() caller: Caller, @Param('id', idPipe) id: string) {
     return this.teardowns.archiveOf(caller, id);
+  }
+
+  private async present(teardown: Teardown) {
+    const approvals = await this.teardowns.approvalsOf([teardown]);
+    return presentTeardown(teardown, approvals.get(teardown.id));
   }
 }

@@ -1,7 +1,8 @@
 import type { Teardown } from './teardown.js';
+import type { ApprovalRecord } from './teardown.repository.js';
 
 /** The teardown resource of the service contract (`GET /v1/teardowns/{id}`). */
-export function presentTeardown(teardown: Teardown) {
+export function presentTeardown(teardown: Teardown, approvals: readonly ApprovalRecord[] = []) {
   const archive = teardown.archive;
   return {
     id: teardown.id,
@@ -12,7 +13,13 @@ export function presentTeardown(teardown: Teardown) {
     reason: teardown.reason,
     ticket: teardown.ticket,
     requestedBy: teardown.requestedBy,
-    approvals: [] as unknown[],
+    approvalsRequired: teardown.approvalsRequired,
+    approvals: approvals.map((a) => ({
+      approver: a.approver,
+      decision: a.decision,
+      comment: a.comment,
+      decidedAt: a.decidedAt.toISOString(),
+    })),
     attempt: teardown.attempt,
     createdAt: teardown.createdAt.toISOString(),
     updatedAt: teardown.updatedAt.toISOString(),

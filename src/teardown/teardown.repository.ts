@@ -5,6 +5,7 @@ import type { NewAuditEvent } from '../audit/audit-event.js';
 import { DomainError, type ErrorCode } from '../common/domain-error.js';
 import { newTeardownId } from '../common/ids.js';
 import { type Prisma, PrismaService } from '../db/prisma.service.js';
+import { activeHoldId, lockWorkflow } from '../holds/legal-hold.repository.js';
 import {
   ACTIVE_STATUSES,
   type NewTeardown,
@@ -13,7 +14,8 @@ import {
   type TeardownStatus,
   type TeardownStep,
 } from './teardown.js';
-import { transition, type TeardownEvent } from './teardown-state.js';
+import { initialStatus, transition, type TeardownEvent } from './teardown-state.js';
+import { randomUUID } from 'node:crypto';
 
 type Tx = Prisma.TransactionClient;
 type Row = Awaited<ReturnType<PrismaService['teardown']['findUniqueOrThrow']>>;
@@ -50,7 +52,15 @@ export type CreateOutcome =
   | { kind: 'created'; teardown: Teardown }
   | { kind: 'replayed'; teardown: Teardown }
   | { kind: 'key_reused'; teardownId: string }
-  | { kind: 'in_progress'; teardownId: string };
+  | { kind: 'in_progress'; teardownId: string }
+  | { kind: 'on_hold'; holdId: string };
+
+export interface ApprovalRecord {
+  approver: string;
+  decision: 'approved' | 'rejected';
+  comment: string | null;
+  decidedAt: Date;
+}
 
 export interface TeardownListFilter {
   workflowId?: string;
@@ -84,12 +94,14 @@ export class TeardownRepository {
             where: { caller_key: { caller: previous.caller, key: previous.key } },
           });
       }
-      await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`wf:${input.workflowId}`}, 0))) AS l`;
+      await lockWorkflow(tx, input.workflowId);
       const active = await tx.teardown.findUnique({
         where: { activeWorkflowId: input.workflowId },
         select: { id: true },
       });
       if (active) return { kind: 'in_progress', teardownId: active.id };
+      const holdId = await activeHoldId(tx, input.workflowId);
+      if (holdId) return { kind: 'on_hold', holdId };
 
       const id = newTeardownId();
       const row = await tx.teardown.create({
@@ -97,7 +109,8 @@ export class TeardownRepository {
           id,
           workflowId: input.workflowId,
           activeWorkflowId: input.workflowId,
-          status: 'queued',
+          status: initialStatus(input.approvalsRequired),
+          approvalsRequired: input.approvalsRequired,
           step: 'export',
           dryRun: input.dryRun,
           includeLeadHistory: input.includeLeadHistory,
@@ -127,6 +140,7 @@ export class TeardownRepository {
             ticket: input.ticket,
             dryRun: input.dryRun,
             includeLeadHistory: input.includeLeadHistory,
+            approvalsRequired: input.approvalsRequired,
           },
         },
       ]);
@@ -214,6 +228,20 @@ export class TeardownRepository {
    */
   async markCancelSending(teardown: Teardown): Promise<Teardown> {
     return this.prisma.$transaction(async (tx) => {
+      // A hold placed before this commit stops the teardown here; one placed after it waits for
+      // this lock and then reports the teardown as past its cancel.
+      await lockWorkflow(tx, teardown.workflowId);
+      const holdId = teardown.cancelSentAt ? null : await activeHoldId(tx, teardown.workflowId);
+      if (holdId) {
+        throw new DomainError(
+          'WORKFLOW_ON_HOLD',
+          `workflow ${teardown.workflowId} is under legal hold ${holdId}`,
+          {
+            retryable: true,
+            details: { holdId },
+          },
+        );
+      }
       const changed = await tx.teardown.updateMany({
         where: { id: teardown.id, fencingToken: teardown.fencingToken, status: 'cancelling' },
         data: { cancelSentAt: teardown.cancelSentAt ?? new Date(), updatedAt: new Date() },
@@ -297,6 +325,132 @@ export class TeardownRepository {
     });
   }
 
+  /**
+   * Records an approver's decision, under a row lock. Enough approvals queue the teardown; one
+   * rejection ends it. The requester may not decide on its own teardown (four eyes).
+   */
+  async decide(
+    id: string,
+    approver: string,
+    decision: 'approved' | 'rejected',
+    comment: string | null,
+  ): Promise<{ teardown: Teardown; approvals: number }> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM teardown WHERE id = ${id} FOR UPDATE`;
+      const row = await tx.teardown.findUnique({ where: { id } });
+      if (!row) throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} does not exist`);
+      const current = toDomain(row);
+      if (current.requestedBy === approver) {
+        throw new DomainError(
+          'APPROVAL_NOT_ALLOWED',
+          'the requester of a teardown may not approve or reject it',
+        );
+      }
+      const previous = await tx.approval.findUnique({
+        where: { teardownId_approver: { teardownId: id, approver } },
+      });
+      if (previous && current.status === 'awaiting_approval') {
+        throw new DomainError(
+          'APPROVAL_ALREADY_RECORDED',
+          `${approver} already ${previous.decision} this teardown`,
+          {
+            details: { decision: previous.decision },
+          },
+        );
+      }
+      const approvals =
+        (await tx.approval.count({ where: { teardownId: id, decision: 'approved' } })) +
+        (decision === 'approved' ? 1 : 0);
+      const next = transition(
+        {
+          status: current.status,
+          step: current.step,
+          dryRun: current.dryRun,
+          cancelSent: false,
+          error: current.error,
+        },
+        decision === 'approved'
+          ? { type: 'approved', approvals, required: current.approvalsRequired }
+          : { type: 'rejected' },
+      );
+      await tx.approval.create({ data: { id: randomUUID(), teardownId: id, approver, decision, comment } });
+      const updated = await tx.teardown.update({
+        where: { id },
+        data: {
+          status: next.status,
+          activeWorkflowId: next.status === 'rejected' ? null : undefined,
+          completedAt: next.status === 'rejected' ? new Date() : undefined,
+          updatedAt: new Date(),
+        },
+      });
+      await appendInTransaction(tx, [
+        {
+          actor: approver,
+          teardownId: id,
+          workflowId: current.workflowId,
+          type: decision === 'approved' ? 'teardown.approved' : 'teardown.rejected',
+          details: { comment, approvals, approvalsRequired: current.approvalsRequired, status: next.status },
+        },
+      ]);
+      return { teardown: toDomain(updated), approvals };
+    });
+  }
+
+  async approvalsOf(teardownIds: string[]): Promise<Map<string, ApprovalRecord[]>> {
+    const rows = await this.prisma.approval.findMany({
+      where: { teardownId: { in: teardownIds } },
+      orderBy: { decidedAt: 'asc' },
+    });
+    const byTeardown = new Map<string, ApprovalRecord[]>();
+    for (const row of rows) {
+      const list = byTeardown.get(row.teardownId) ?? [];
+      list.push({
+        approver: row.approver,
+        decision: row.decision as ApprovalRecord['decision'],
+        comment: row.comment,
+        decidedAt: row.decidedAt,
+      });
+      byTeardown.set(row.teardownId, list);
+    }
+    return byTeardown;
+  }
+
+  /** Rejects, as the system, every teardown that waited for approval longer than `ttlHours`. */
+  async expireApprovals(ttlHours: number): Promise<string[]> {
+    const stale = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id FROM teardown
+       WHERE status = 'awaiting_approval' AND created_at < now() - make_interval(hours => ${ttlHours})
+       ORDER BY created_at LIMIT 100`;
+    const expired: string[] = [];
+    for (const { id } of stale) {
+      const done = await this.prisma.$transaction(async (tx) => {
+        const changed = await tx.teardown.updateMany({
+          where: { id, status: 'awaiting_approval' },
+          data: {
+            status: 'rejected',
+            activeWorkflowId: null,
+            completedAt: new Date(),
+            updatedAt: new Date(),
+          },
+        });
+        if (changed.count !== 1) return false;
+        const row = await tx.teardown.findUniqueOrThrow({ where: { id } });
+        await appendInTransaction(tx, [
+          {
+            actor: 'system',
+            teardownId: id,
+            workflowId: row.workflowId,
+            type: 'teardown.rejected',
+            details: { comment: `no approval within ${ttlHours} hours`, expired: true },
+          },
+        ]);
+        return true;
+      });
+      if (done) expired.push(id);
+    }
+    return expired;
+  }
+
   /** Running teardowns that nobody holds a lease on and that did not move for `idleSeconds`. */
   async findStalled(idleSeconds: number, limit = 100): Promise<string[]> {
     const rows = await this.prisma.$queryRaw<{ id: string }[]>`
@@ -360,6 +514,7 @@ function toDomain(row: Row): Teardown {
     ticket: row.ticket,
     requestedBy: row.requestedBy,
     attempt: row.attempt,
+    approvalsRequired: row.approvalsRequired,
     fencingToken: row.fencingToken,
     leaseOwner: row.leaseOwner,
     leaseExpiresAt: row.leaseExpiresAt,

@@ -112,7 +112,8 @@ export class TeardownRunner {
         if (error instanceof LeaseLostError || error instanceof TeardownStoppedError) throw error;
         if (this.stopping.signal.aborted) throw error;
         const failure = asDomainError(error);
-        if (failure.retryable && attempt < stepAttempts) {
+        // a hold is lifted by a person, not by waiting: it fails the step at once (retryable later)
+        if (failure.retryable && failure.code !== 'WORKFLOW_ON_HOLD' && attempt < stepAttempts) {
           this.logger.warn(`teardown ${teardown.id}: step ${step} failed (${failure.code}), retrying`);
           await this.pause(stepBackoffMs * 2 ** (attempt - 1));
           teardown = (await this.teardowns.findById(teardown.id)) ?? teardown;

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { ArchiveService, type ArchiveDescription } from '../archive/archive.service.js';
 import { AuditRepository } from '../audit/audit.repository.js';
@@ -6,10 +6,12 @@ import type { AuditEvent } from '../audit/audit-event.js';
 import { type Caller, hasRole } from '../auth/caller.js';
 import { canonicalJson } from '../common/canonical-json.js';
 import { DomainError } from '../common/domain-error.js';
+import type { AppConfig } from '../config/app.config.js';
+import { APP_CONFIG } from '../config/config.module.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import type { Teardown } from './teardown.js';
 import type { CreateTeardownDto, ListTeardownsDto } from './teardown.dto.js';
-import { TeardownRepository } from './teardown.repository.js';
+import { type ApprovalRecord, TeardownRepository } from './teardown.repository.js';
 
 const ARCHIVE_URL_TTL_SECONDS = 900;
 
@@ -23,6 +25,7 @@ export class TeardownService {
     private readonly audit: AuditRepository,
     private readonly archive: ArchiveService,
     private readonly queue: JobQueueService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async create(
@@ -37,6 +40,7 @@ export class TeardownService {
       dryRun: dto.dryRun ?? false,
       includeLeadHistory: dto.includeLeadHistory ?? false,
       requestedBy: caller.name,
+      approvalsRequired: this.config.approvalsRequired,
     };
     const idempotency = idempotencyKey
       ? {
@@ -61,10 +65,15 @@ export class TeardownService {
           'this Idempotency-Key was used with a different request body in the last 24 hours',
           { details: { teardownId: outcome.teardownId } },
         );
+      case 'on_hold':
+        throw new DomainError('WORKFLOW_ON_HOLD', `workflow ${dto.workflowId} is under a legal hold`, {
+          details: { holdId: outcome.holdId },
+        });
       case 'replayed':
         return { teardown: outcome.teardown, replayed: true };
       case 'created':
-        await this.kick(outcome.teardown.id);
+        // one awaiting approval is queued by the approval that completes it
+        if (outcome.teardown.status === 'queued') await this.kick(outcome.teardown.id);
         return { teardown: outcome.teardown, replayed: false };
     }
   }
@@ -121,6 +130,22 @@ export class TeardownService {
     }));
     await this.kick(id);
     return retried;
+  }
+
+  async decide(
+    caller: Caller,
+    id: string,
+    decision: 'approved' | 'rejected',
+    comment: string | null,
+  ): Promise<Teardown> {
+    await this.get(caller, id);
+    const { teardown } = await this.teardowns.decide(id, caller.name, decision, comment);
+    if (teardown.status === 'queued') await this.kick(id);
+    return teardown;
+  }
+
+  async approvalsOf(teardowns: Teardown[]): Promise<Map<string, ApprovalRecord[]>> {
+    return this.teardowns.approvalsOf(teardowns.map((t) => t.id));
   }
 
   async auditTrail(caller: Caller, id: string): Promise<AuditEvent[]> {

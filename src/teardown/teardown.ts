@@ -54,6 +54,7 @@ export interface Teardown {
   reason: string;
   ticket: string | null;
   requestedBy: string;
+  approvalsRequired: number;
   attempt: number;
   fencingToken: bigint;
   leaseOwner: string | null;
@@ -80,6 +81,7 @@ export interface NewTeardown {
   dryRun: boolean;
   includeLeadHistory: boolean;
   requestedBy: string;
+  approvalsRequired: number;
 }
 
 export function isTerminal(status: TeardownStatus): boolean {

@@ -54,6 +54,8 @@ export class TeardownWorker implements OnApplicationBootstrap, BeforeApplication
 
   async sweep(): Promise<void> {
     try {
+      const expired = await this.teardowns.expireApprovals(this.config.approvalTtlHours);
+      for (const id of expired) this.logger.log(`teardown ${id}: no approval in time, rejected`);
       const stalled = await this.teardowns.findStalled(this.config.runner.leaseSeconds);
       for (const id of stalled) {
         this.logger.log(`teardown ${id} has no live worker: queueing it again`);

@@ -1,0 +1,60 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Roles } from '../auth/api-key.guard.js';
+import type { Caller } from '../auth/caller.js';
+import { CurrentCaller } from '../auth/current-caller.decorator.js';
+import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import {
+  holdIdSchema,
+  listHoldsSchema,
+  type ListHoldsDto,
+  placeHoldSchema,
+  type PlaceHoldDto,
+} from './legal-hold.dto.js';
+import { presentHold } from './legal-hold.js';
+import { LegalHoldRepository } from './legal-hold.repository.js';
+
+/**
+ * Legal holds (service contract). A hold stops every teardown of its workflow before the cancel,
+ * including one already waiting or exporting; the teardown then fails with WORKFLOW_ON_HOLD,
+ * retryable once the hold is lifted.
+ */
+@Controller('v1/holds')
+export class LegalHoldController {
+  constructor(private readonly holds: LegalHoldRepository) {}
+
+  @Post()
+  @HttpCode(201)
+  @Roles('admin')
+  async place(
+    @CurrentCaller() caller: Caller,
+    @Body(new ZodValidationPipe(placeHoldSchema)) body: PlaceHoldDto,
+  ) {
+    const { hold, teardowns } = await this.holds.place(body.workflowId, body.reason, caller.name);
+    // Teardowns whose cancel was already sent cannot be stopped any more: say so.
+    return { ...presentHold(hold), teardowns };
+  }
+
+  @Delete(':id')
+  @Roles('admin')
+  async lift(
+    @CurrentCaller() caller: Caller,
+    @Param('id', new ZodValidationPipe(holdIdSchema, 'id')) id: string,
+  ) {
+    return presentHold(await this.holds.lift(id, caller.name));
+  }
+
+  @Get()
+  @Roles('admin', 'auditor')
+  async list(@Query(new ZodValidationPipe(listHoldsSchema)) query: ListHoldsDto) {
+    const rows = await this.holds.list(
+      { workflowId: query.workflowId, active: query.active },
+      query.limit + 1,
+      query.cursor,
+    );
+    const data = rows.slice(0, query.limit);
+    return {
+      data: data.map(presentHold),
+      nextCursor: rows.length > query.limit ? data[data.length - 1]!.id : null,
+    };
+  }
+}
