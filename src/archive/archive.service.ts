@@ -205,6 +205,20 @@ export class ArchiveService {
     return { ...ref, verifiedAt: new Date().toISOString() };
   }
 
+  /**
+   * Marks a teardown's archive as not followed by a deletion (the teardown was aborted), so that
+   * whoever finds the archive in the bucket alone knows the workflow was left in place.
+   */
+  async markNotDeleted(target: ArchiveTarget, details: Record<string, unknown>): Promise<string> {
+    const key = `${archiveDir(this.config.archive.prefix, target.workflowId, target.teardownId)}outcome.json`;
+    const body = Buffer.from(
+      `${JSON.stringify({ teardownId: target.teardownId, workflowId: target.workflowId, followedByDeletion: false, ...details }, null, 2)}\n`,
+      'utf8',
+    );
+    await this.store.putBytes(key, body, JSON_TYPE, this.retention());
+    return key;
+  }
+
   async readManifest(ref: ArchiveRef): Promise<Manifest> {
     return parseManifest(await this.store.getBytes(ref.manifestKey, ref.manifestVersionId));
   }

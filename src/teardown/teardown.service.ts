@@ -104,7 +104,7 @@ export class TeardownService {
   async abort(caller: Caller, id: string): Promise<Teardown> {
     const teardown = await this.get(caller, id);
     this.assertMayChange(caller, teardown);
-    return this.teardowns.applyCommand(id, { type: 'abort_requested' }, (aborted) => ({
+    const aborted = await this.teardowns.applyCommand(id, { type: 'abort_requested' }, (aborted) => ({
       actor: caller.name,
       teardownId: id,
       workflowId: aborted.workflowId,
@@ -116,6 +116,23 @@ export class TeardownService {
         followedByDeletion: false,
       },
     }));
+    try {
+      await this.archive.markNotDeleted(
+        { teardownId: id, workflowId: aborted.workflowId },
+        {
+          status: 'aborted',
+          abortedBy: caller.name,
+          abortedAt: aborted.updatedAt.toISOString(),
+          step: aborted.step,
+        },
+      );
+    } catch (error) {
+      // the audit event already records the abort; the marker in the bucket is a convenience
+      this.logger.warn(
+        `teardown ${id}: could not write the aborted marker to the archive (${String(error)})`,
+      );
+    }
+    return aborted;
   }
 
   async retry(caller: Caller, id: string): Promise<Teardown> {

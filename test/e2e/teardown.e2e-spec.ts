@@ -410,6 +410,15 @@ describe('teardown service (e2e)', () => {
     expect(trail.map((e) => e.type)).toEqual(['teardown.requested', 'teardown.aborted']);
     expect(trail[1]!.details).toMatchObject({ followedByDeletion: false });
     await expect(client.get(id)).resolves.toMatchObject({ body: { status: 'aborted' } });
+    const marker = JSON.parse(
+      (await readObject(`${service.config.archive.prefix}${workflowId}/${id}/outcome.json`)).toString('utf8'),
+    );
+    expect(marker).toMatchObject({
+      teardownId: id,
+      status: 'aborted',
+      followedByDeletion: false,
+      abortedBy: 'team-a',
+    });
     const again = await client.call('POST', `/v1/teardowns/${id}/abort`);
     expect(again).toMatchObject({ status: 409, body: { code: 'TEARDOWN_NOT_ABORTABLE' } });
   });
