@@ -19,6 +19,10 @@ import { DomainError } from '../common/domain-error.js';
 import type { AppConfig, ArchiveLockMode } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
+const S3_CONNECT_TIMEOUT_MS = 5_000;
+/** Longest silence on a connection before the request fails (not a bound on a whole upload). */
+const S3_IDLE_TIMEOUT_MS = 20_000;
+
 export interface StoredObject {
   key: string;
   versionId: string | null;
@@ -64,6 +68,13 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 4,
+      // A store that stops answering must fail the request, not hang it: a hung upload would keep
+      // its teardown's lease alive forever, so no other worker could ever take it over.
+      requestHandler: {
+        connectionTimeout: S3_CONNECT_TIMEOUT_MS,
+        requestTimeout: S3_IDLE_TIMEOUT_MS,
+        throwOnRequestTimeout: true, // without it, this SDK only logs a warning and keeps waiting
+      },
     });
   }
 

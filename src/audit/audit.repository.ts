@@ -55,6 +55,29 @@ export class AuditRepository {
     return (await this.prisma.auditEvent.count({ where: { teardownId, type } })) > 0;
   }
 
+  /** The last event of the chain and the number of events, or null while the chain is empty. */
+  async head(): Promise<{ seq: number; hash: string; events: number } | null> {
+    const [head, events] = await Promise.all([
+      this.prisma.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } }),
+      this.prisma.auditEvent.count(),
+    ]);
+    return head ? { seq: Number(head.seq), hash: head.hash, events } : null;
+  }
+
+  /** The id and hash of the events at these positions; absent positions are left out. */
+  async hashesAt(seqs: readonly number[]): Promise<Map<number, { id: string; hash: string }>> {
+    const found = new Map<number, { id: string; hash: string }>();
+    const unique = [...new Set(seqs)];
+    for (let i = 0; i < unique.length; i += 1000) {
+      const rows = await this.prisma.auditEvent.findMany({
+        where: { seq: { in: unique.slice(i, i + 1000).map((seq) => BigInt(seq)) } },
+        select: { seq: true, id: true, hash: true },
+      });
+      for (const row of rows) found.set(Number(row.seq), { id: row.id, hash: row.hash });
+    }
+    return found;
+  }
+
   /** Walks the whole chain in order and names the first event whose hash or link is wrong. */
   async verifyChain(batchSize = 1000): Promise<ChainVerification> {
     let prev = GENESIS_HASH;

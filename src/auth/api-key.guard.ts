@@ -5,6 +5,7 @@ import type { Request } from 'express';
 import { DomainError } from '../common/domain-error.js';
 import type { AppConfig, Role } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { ApiRateLimiter } from './api-rate-limiter.js';
 import { type Caller, hasRole } from './caller.js';
 
 const ROLES_KEY = 'dialnexa-teardown:roles';
@@ -22,13 +23,16 @@ export interface AuthenticatedRequest extends Request {
 /**
  * Authenticates every route that is not marked `@Public()`: `Authorization: Bearer <key>`,
  * compared as SHA-256 digests in constant time against every configured key, so neither the key
- * nor its position in API_KEYS leaks through timing.
+ * nor its position in API_KEYS leaks through timing. An authenticated request then spends one of
+ * its caller's rate-limit budget (before the role check: a caller probing routes it may not call
+ * is still throttled).
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly rateLimiter: ApiRateLimiter,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -37,6 +41,7 @@ export class ApiKeyGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const caller = this.authenticate(request.headers.authorization);
     request.caller = caller;
+    this.rateLimiter.take(caller.name);
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.some((role) => hasRole(caller, role))) {
       throw new DomainError('FORBIDDEN', `this route needs one of the roles: ${roles.join(', ')}`, {

@@ -2,7 +2,8 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import type { Request } from 'express';
 import { DomainError } from './domain-error.js';
 
-const JSON_TYPE = /^application\/(?:[A-Za-z0-9.+-]+\+)?json\s*(?:;.*)?$/i;
+/** application/json or application/*+json, in UTF-8 (RFC 8259) when a charset is named at all. */
+const JSON_TYPE = /^application\/(?:[A-Za-z0-9.+-]+\+)?json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 /**
  * A request with a body must declare it JSON. The body parser reads any body as JSON (so an
@@ -17,6 +18,6 @@ export class JsonContentTypeGuard implements CanActivate {
     const hasBody =
       request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
     if (!hasBody || JSON_TYPE.test(request.headers['content-type'] ?? '')) return true;
-    throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json in UTF-8');
   }
 }

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchiveService } from '../archive/archive.service.js';
 import type { ArchiveRef } from '../archive/manifest.js';
+import { AuditAnchorService } from '../audit/audit-anchor.service.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { type NewAuditEvent, SYSTEM_ACTOR } from '../audit/audit-event.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
@@ -40,6 +41,7 @@ export class TeardownRunner {
     private readonly audit: AuditRepository,
     private readonly dialnexa: DialnexaClient,
     private readonly archive: ArchiveService,
+    private readonly anchors: AuditAnchorService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -63,9 +65,14 @@ export class TeardownRunner {
         );
       }
       while (isRunning(teardown.status) && !this.stopping.signal.aborted) {
+        if (lease.lost) throw new LeaseLostError(teardownId);
         teardown = await this.runStep(teardown);
       }
       this.logger.log(`teardown ${teardown.id} is ${teardown.status}`);
+      if (!isRunning(teardown.status)) {
+        // Each ended teardown anchors the chain head in the bucket (never fails the teardown).
+        void this.anchors.anchorNow(`teardown ${teardown.id} ${teardown.status}`);
+      }
     } catch (error) {
       if (error instanceof LeaseLostError) {
         this.logger.warn(`teardown ${teardownId}: lease lost, stopping (another worker continues it)`);
@@ -116,8 +123,12 @@ export class TeardownRunner {
         if (failure.retryable && failure.code !== 'WORKFLOW_ON_HOLD' && attempt < stepAttempts) {
           this.logger.warn(`teardown ${teardown.id}: step ${step} failed (${failure.code}), retrying`);
           await this.pause(stepBackoffMs * 2 ** (attempt - 1));
-          teardown = (await this.teardowns.findById(teardown.id)) ?? teardown;
-          if (teardown.status === 'aborted') throw new TeardownStoppedError(teardown);
+          // Re-read what may have changed meanwhile (an abort), but never adopt another worker's
+          // token: a row whose token moved on belongs to the worker that claimed it since.
+          const fresh = await this.teardowns.findById(teardown.id);
+          if (!fresh || fresh.fencingToken !== teardown.fencingToken) throw new LeaseLostError(teardown.id);
+          if (fresh.status === 'aborted') throw new TeardownStoppedError(fresh);
+          teardown = fresh;
           continue;
         }
         return this.fail(teardown, step, failure);
@@ -465,13 +476,17 @@ const TERMINAL_NODE_TYPES = new Set(['CONVERTED', 'DROPPED']);
 /** Keeps the lease alive while a runner works; a renewal refused means another worker took over. */
 class LeaseKeeper {
   private readonly timer: NodeJS.Timeout;
+  /** Set when a renewal was refused: another worker claimed the teardown. */
+  lost = false;
 
   constructor(teardowns: TeardownRepository, teardown: Teardown, leaseSeconds: number, logger: Logger) {
     this.timer = setInterval(
       () => {
         teardowns.renewLease(teardown.id, teardown.fencingToken, leaseSeconds).then(
           (renewed) => {
-            if (!renewed) logger.warn(`teardown ${teardown.id}: lease renewal refused`);
+            if (renewed) return;
+            this.lost = true;
+            logger.warn(`teardown ${teardown.id}: lease renewal refused: another worker took it over`);
           },
           (error: unknown) => logger.warn(`teardown ${teardown.id}: lease renewal failed: ${String(error)}`),
         );

@@ -35,6 +35,7 @@ function build(overrides: Partial<NewTeardown> = {}): NewTeardown {
     dryRun: false,
     includeLeadHistory: false,
     requestedBy: 'billing-team',
+    approvalsRequired: 0,
     ...overrides,
   };
 }
