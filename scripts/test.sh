@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317 # functions run through run_phase and traps
 # The whole test suite, on a fresh machine: `npm ci && npm test` (CI runs the same, via .ci/run).
+# `bash scripts/test.sh chaos` (`npm run chaos`) sets up the same services and runs the longer
+# fault campaign instead of the three tiers.
 #
 # Starts what the tests need and stops it afterwards:
 #   - PostgreSQL on 127.0.0.1:5432 (installed/started by scripts/ensure-postgres.sh), with a fresh
@@ -162,6 +164,16 @@ check "migrations match schema" migrations_match_schema
 
 check "build" npm run build
 build_status=$LAST_STATUS
+
+if [ "${1:-}" = chaos ]; then
+  # `npm run chaos`: the longer fault campaign on the same services (scripts/chaos.mjs).
+  if [ "$build_status" = ok ]; then
+    check "chaos campaign" env CHAOS_SKIP_BUILD=1 node scripts/chaos.mjs
+  else
+    skip "chaos campaign (no build)"
+  fi
+  exit $FAILED
+fi
 
 RESULTS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/dialnexa-test-results.XXXXXX")
 tier() { npm run "test:$1" -- --json --outputFile="$RESULTS_DIR/$1.json"; }
