@@ -451,6 +451,14 @@ export class TeardownRepository {
     return expired;
   }
 
+  /** Forgets Idempotency-Keys older than 24 hours (they are ignored from then on anyway). */
+  async purgeIdempotencyKeys(): Promise<number> {
+    const purged = await this.prisma.idempotencyRecord.deleteMany({
+      where: { createdAt: { lt: new Date(Date.now() - IDEMPOTENCY_TTL_MS) } },
+    });
+    return purged.count;
+  }
+
   /** Running teardowns that nobody holds a lease on and that did not move for `idleSeconds`. */
   async findStalled(idleSeconds: number, limit = 100): Promise<string[]> {
     const rows = await this.prisma.$queryRaw<{ id: string }[]>`

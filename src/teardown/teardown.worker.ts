@@ -54,6 +54,7 @@ export class TeardownWorker implements OnApplicationBootstrap, BeforeApplication
 
   async sweep(): Promise<void> {
     try {
+      await this.teardowns.purgeIdempotencyKeys();
       const expired = await this.teardowns.expireApprovals(this.config.approvalTtlHours);
       for (const id of expired) this.logger.log(`teardown ${id}: no approval in time, rejected`);
       const stalled = await this.teardowns.findStalled(this.config.runner.leaseSeconds);

@@ -267,6 +267,19 @@ describe(TeardownRepository.name, () => {
         if (first.kind !== 'created' || later.kind !== 'created') return;
         expect(later.teardown.id).not.toBe(first.teardown.id);
       });
+
+      it('purges keys older than 24 hours and keeps the others', async () => {
+        await sut.create(build(), buildClaim({ key: 'old-key' }));
+        await sut.create(build(), buildClaim({ key: 'new-key' }));
+        await database().query(
+          `UPDATE idempotency_record SET created_at = now() - interval '25 hours' WHERE key = 'old-key'`,
+        );
+
+        await expect(sut.purgeIdempotencyKeys()).resolves.toBe(1);
+
+        const left = await database().query('SELECT key FROM idempotency_record');
+        expect(left).toEqual([{ key: 'new-key' }]);
+      });
     });
   });
 
