@@ -3,7 +3,13 @@ import { PgBoss } from 'pg-boss';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
-export const TEARDOWN_QUEUE = 'teardown-run';
+/**
+ * A `short` queue keyed by teardown id holds at most one waiting job per teardown, so re-queueing
+ * (the sweeper, a retry) never piles up duplicates. Running jobs are not limited by the queue: a
+ * frozen worker's job may still count as active, and the teardown's own lease (not pg-boss's
+ * heartbeat) decides who may run it, so a takeover need not wait for that job to expire.
+ */
+export const TEARDOWN_QUEUE = 'teardown';
 
 export interface TeardownJob {
   teardownId: string;
@@ -34,6 +40,7 @@ export class JobQueueService implements OnApplicationShutdown {
       await boss.start();
       if (!(await boss.getQueue(TEARDOWN_QUEUE))) {
         await boss.createQueue(TEARDOWN_QUEUE, {
+          policy: 'short',
           // A teardown may legitimately run for a long time (waiting for leads to settle), so the
           // lease is kept alive by heartbeats rather than bounded by a short expiry.
           heartbeatSeconds: 30,
@@ -52,7 +59,8 @@ export class JobQueueService implements OnApplicationShutdown {
 
   async enqueue(teardownId: string): Promise<void> {
     const boss = await this.started();
-    await boss.send(TEARDOWN_QUEUE, { teardownId } satisfies TeardownJob);
+    // null when a job of this teardown is already waiting: nothing more to do
+    await boss.send(TEARDOWN_QUEUE, { teardownId } satisfies TeardownJob, { singletonKey: teardownId });
   }
 
   async work(
