@@ -83,7 +83,7 @@ describe('two replicas (e2e, separate processes)', () => {
     await Promise.all(items.map((t) => api(replicas[0]!.url).waitForEnd(t.id, 180_000)));
     const outcomes = await checkAll(env, items);
     const chain = await auditChainOk(replicas[0]!.url);
-    const row = campaign.add('two replicas, 50 teardowns', outcomes, started, chain ? [chain] : []);
+    const row = campaign.add(`two replicas, ${n} teardowns`, outcomes, started, chain ? [chain] : []);
     expect(row.violations).toEqual([]);
     expect(outcomes.map((o) => o.deletesPerformed)).toEqual(items.map(() => 1));
     // each ran once: with no fault injected, one cancel and one DELETE sent per workflow
