@@ -228,6 +228,27 @@ describe('teardown service (e2e)', () => {
     expect(sim.requests.filter((r) => r.method === 'DELETE' && r.status === 200)).toHaveLength(1);
   });
 
+  it('fails retryably when leads in transit do not settle after the cancel: no final snapshot, no delete', async () => {
+    // leads still in transit long after DELETE_SETTLE_TIMEOUT_S (4 s here)
+    const workflowId = sim.addWorkflow({ leads: 40, inTransitLeads: 5, settleMs: 3_600_000 });
+    const created = await client.create({ workflowId, reason: 'calls that never end' });
+    const id = String(created.body['id']);
+    const failed = await client.waitForEnd(id);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'DELETE_SETTLE_TIMEOUT', step: 'finalize', retryable: true },
+      archive: { final: null },
+    });
+    expect(sim.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
+    expect(sim.exists(workflowId)).toBe(true);
+    await expect(auditTypes(id)).resolves.toEqual([
+      'teardown.requested',
+      'archive.exported',
+      'workflow.cancelled',
+      'teardown.failed',
+    ]);
+  });
+
   it('retries a delete answered 409 (leads in transit) with backoff, then deletes once', async () => {
     const workflowId = sim.addWorkflow({ leads: 50, inTransitLeads: 0 });
     sim.faults.inTransitConflictNext(3, { method: 'DELETE' });

@@ -54,6 +54,8 @@ export interface AddWorkflowOptions {
   extraFields?: Record<string, unknown>;
   /** When false, nodes and edges come as one complete list without `meta`. */
   paginateNodes?: boolean;
+  /** This workflow's leads stay in transit this long after a cancel (default: the simulator's). */
+  settleMs?: number;
 }
 
 export interface RecordedRequest {
@@ -303,6 +305,7 @@ export class DialnexaSimulator {
       canTransit && ['active', 'running', 'paused'].includes(status) ? Math.round(leads * 0.1) : 0;
     const inTransitLeads = nonNegativeInteger(options.inTransitLeads, 'inTransitLeads', defaultInTransit);
     const terminal = status === 'cancelled' || status === 'completed';
+    const settleMs = nonNegativeInteger(options.settleMs, 'settleMs', this.settleMs);
     const workflow = new SimWorkflow({
       generated,
       orgId: options.orgId ?? this.defaultOrgId,
@@ -312,7 +315,8 @@ export class DialnexaSimulator {
       extraFields: { ...options.extraFields },
       paginateNodes: options.paginateNodes ?? true,
       unknowns,
-      settleAtMs: terminal && inTransitLeads > 0 ? Date.now() + this.settleMs : undefined,
+      settleAtMs: terminal && inTransitLeads > 0 ? Date.now() + settleMs : undefined,
+      settleMs,
     });
     this.workflows.set(workflow.id, workflow);
     return workflow.id;
@@ -358,7 +362,7 @@ export class DialnexaSimulator {
     workflow.status = status;
     workflow.updatedAtMs = Date.now();
     if ((status === 'cancelled' || status === 'completed') && workflow.settleAtMs === undefined) {
-      workflow.settleAtMs = Date.now() + this.settleMs;
+      workflow.settleAtMs = Date.now() + (workflow.settleMs ?? this.settleMs);
     }
   }
 
@@ -616,7 +620,7 @@ export class DialnexaSimulator {
         workflow.status = 'cancelled';
         workflow.updatedAtMs = now;
         // Steps already running finish: their leads stay in transit until the workflow settles.
-        workflow.settleAtMs = now + this.settleMs;
+        workflow.settleAtMs = now + (workflow.settleMs ?? this.settleMs);
         return ok({ id: workflow.id, status: 'cancelled' });
       }
       case 'pause': {

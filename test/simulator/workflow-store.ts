@@ -34,6 +34,8 @@ export interface WorkflowInit {
   unknowns: boolean;
   /** When the workflow starts out cancelled with leads in transit, they settle at this time. */
   settleAtMs?: number;
+  /** How long its leads stay in transit after a cancel, when not the simulator's default. */
+  settleMs?: number;
 }
 
 export class SimWorkflow {
@@ -46,6 +48,7 @@ export class SimWorkflow {
   readonly edges: readonly ApiEdge[];
   readonly extraFields: Record<string, unknown>;
   readonly paginateNodes: boolean;
+  readonly settleMs: number | undefined;
   status: WorkflowStatus;
   updatedAtMs: number;
   /** Once a cancelled workflow reaches this time, every lead still in transit has settled. */
@@ -76,6 +79,7 @@ export class SimWorkflow {
     this.paginateNodes = init.paginateNodes;
     this.status = init.status;
     this.settleAtMs = init.settleAtMs;
+    this.settleMs = init.settleMs;
     this.leadCount = init.leads;
     this.nodeTypeByIndex = generated.nodes.map((node) => node.node_type);
     this.generator = new LeadGenerator({
