@@ -9,7 +9,7 @@
  * the S3 proxy, the simulator's request hooks and the database.
  */
 import { GetObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import {
@@ -19,12 +19,25 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { createServer as createNetServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
-import { DEFAULT_API_KEY, type DialnexaSimulator } from '../simulator/dialnexa-simulator.ts';
+import type { DialnexaSimulator } from '../simulator/dialnexa-simulator.ts';
+import {
+  databaseUrl,
+  emptyTables,
+  freePort,
+  serviceEnvFor,
+  ServiceProcess,
+  sleep,
+  until,
+} from '../support/test-services.ts';
+
+export { databaseUrl, freePort, sleep, until };
+/** The built service as a killable, pausable child process (test/support/test-services.ts). */
+export { ServiceProcess as ChaosService };
 
 export const KEYS = {
   requester: 'chaos-requester-key-00001',
@@ -39,36 +52,6 @@ const API_KEYS = JSON.stringify([
 ]);
 
 export const TERMINAL = ['completed', 'failed', 'aborted', 'rejected'];
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  timeoutMs = 30_000,
-  everyMs = 10,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-export function databaseUrl(): string {
-  const url = process.env['DATABASE_URL'];
-  if (!url) throw new Error('DATABASE_URL is not set: run through `npm test` or `npm run chaos`');
-  if (!new URL(url).pathname.includes('test')) {
-    throw new Error(
-      `refusing to run against ${new URL(url).pathname}: the database name must contain "test"`,
-    );
-  }
-  return url;
-}
 
 export function s3Settings() {
   return {
@@ -85,127 +68,19 @@ export function chaosEnv(
   simulatorUrl: string,
   overrides: Record<string, string> = {},
 ): Record<string, string> {
-  const s3 = s3Settings();
-  return {
-    DATABASE_URL: databaseUrl(),
-    DIALNEXA_BASE_URL: simulatorUrl,
-    DIALNEXA_API_KEY: DEFAULT_API_KEY,
-    DIALNEXA_RETRY_BASE_MS: '20',
-    DIALNEXA_RETRY_MAX_MS: '200',
-    S3_BUCKET: s3.bucket,
-    S3_ENDPOINT: s3.endpoint,
-    S3_REGION: s3.region,
-    S3_FORCE_PATH_STYLE: 'true',
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    ARCHIVE_PREFIX: `chaos-${randomBytes(4).toString('hex')}/`,
-    ARCHIVE_LOCK_MODE: 'GOVERNANCE',
-    ARCHIVE_RETENTION_DAYS: '1',
-    API_KEYS,
-    MIGRATE_ON_START: 'false',
-    LOG_LEVEL: process.env['CHAOS_LOG_LEVEL'] ?? 'warn',
-    DELETE_BACKOFF_BASE_MS: '100',
-    DELETE_BACKOFF_MAX_MS: '400',
-    DELETE_SETTLE_TIMEOUT_S: '30',
-    RUNNER_STEP_BACKOFF_MS: '50',
-    RUNNER_LEASE_SECONDS: '2',
-    RUNNER_SWEEP_INTERVAL_S: '1',
-    ...overrides,
-  };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
+  return serviceEnvFor(
+    simulatorUrl,
+    {
+      apiKeys: API_KEYS,
+      archivePrefix: `chaos-${randomBytes(4).toString('hex')}/`,
+      logLevel: process.env['CHAOS_LOG_LEVEL'] ?? 'warn',
+    },
+    { DELETE_SETTLE_TIMEOUT_S: '30', RUNNER_LEASE_SECONDS: '2', ...overrides },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // The service as a child process
-
-/** dist/main.js as a child process that a scenario can SIGKILL, SIGSTOP and SIGCONT. */
-export class ChaosService {
-  readonly env: Record<string, string>;
-  readonly name: string;
-  port = 0;
-  output = '';
-  private child: ChildProcess | null = null;
-
-  constructor(env: Record<string, string>, name = 'service') {
-    this.env = env;
-    this.name = name;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get alive(): boolean {
-    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async start(port?: number): Promise<this> {
-    this.port = port ?? (await freePort());
-    const child = spawn(process.execPath, ['dist/main.js'], {
-      env: { PATH: process.env['PATH'] ?? '', ...this.env, PORT: String(this.port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-200_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.child = child;
-    const deadline = Date.now() + 45_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null)
-        throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.output}`);
-      const ok = await fetch(`${this.url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) return this;
-      await sleep(50);
-    }
-    throw new Error(`${this.name} did not start:\n${this.output}`);
-  }
-
-  /** SIGKILL, synchronously sent: the process gets no chance to run another instruction. */
-  killNow(): Promise<void> {
-    const child = this.child;
-    if (!child || !this.alive) return Promise.resolve();
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
-    return exited;
-  }
-
-  pause(): void {
-    this.child?.kill('SIGSTOP');
-  }
-
-  resume(): void {
-    this.child?.kill('SIGCONT');
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || !this.alive) return;
-    child.kill('SIGCONT');
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // REST client
@@ -285,13 +160,9 @@ export class Db {
   async reset(): Promise<void> {
     const client = await this.pool.connect();
     try {
-      await client.query('ALTER TABLE audit_event DISABLE TRIGGER USER');
-      await client.query('TRUNCATE audit_event, teardown, idempotency_record');
-      await client.query('ALTER TABLE audit_event ENABLE TRIGGER USER');
-      const boss = await client.query(
-        `SELECT 1 FROM information_schema.tables WHERE table_schema = 'pgboss' AND table_name = 'job'`,
-      );
-      if (boss.rowCount) await client.query('DELETE FROM pgboss.job');
+      await client.query('BEGIN');
+      await emptyTables(client);
+      await client.query('COMMIT');
     } finally {
       client.release();
     }

@@ -46,14 +46,14 @@ describe('crash recovery (e2e, separate process)', () => {
 
   async function crashAndRecover(workflowId: string, shouldKill: (method: string, path: string) => boolean) {
     const port = await freePort();
-    service = new ServiceProcess(env, port);
-    await service.start();
+    service = new ServiceProcess(env);
+    await service.start(port);
     let killed = false;
     const victim = service;
     const unhook = sim.onRequest(async (method, path) => {
       if (!killed && path.includes(workflowId) && shouldKill(method, path)) {
         killed = true;
-        await victim.kill();
+        await victim.killNow();
       }
     });
     const client = api(service.url);
@@ -65,8 +65,8 @@ describe('crash recovery (e2e, separate process)', () => {
     unhook();
     expect(killed).toBe(true);
 
-    service = new ServiceProcess(env, port);
-    await service.start();
+    service = new ServiceProcess(env);
+    await service.start(port);
     const done = await api(service.url).waitForEnd(id, 60_000);
     return { id, done };
   }

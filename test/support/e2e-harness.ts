@@ -1,7 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
@@ -9,7 +8,10 @@ import { AppModule } from '../../src/app.module.js';
 import { JsonLogger } from '../../src/common/json-logger.js';
 import { loadConfig, type AppConfig } from '../../src/config/app.config.js';
 import { configureApp } from '../../src/http.js';
-import { DEFAULT_API_KEY, DialnexaSimulator } from '../simulator/dialnexa-simulator.ts';
+import { DialnexaSimulator } from '../simulator/dialnexa-simulator.ts';
+import { databaseUrl, emptyTables, freePort, serviceEnvFor, ServiceProcess } from './test-services.ts';
+
+export { databaseUrl, freePort, ServiceProcess };
 
 /** The callers every end-to-end test can use, one per role plus a second requester. */
 export const KEYS = {
@@ -28,61 +30,29 @@ const API_KEYS = JSON.stringify([
   { name: 'ops-admin', key: KEYS.admin, roles: ['admin'] },
 ]);
 
-export function databaseUrl(): string {
-  const url = process.env['DATABASE_URL'];
-  if (!url) throw new Error('DATABASE_URL is not set: run the tests through `npm test`');
-  if (!new URL(url).pathname.includes('test')) {
-    throw new Error(
-      `refusing to run against ${new URL(url).pathname}: the database name must contain "test"`,
-    );
-  }
-  return url;
-}
-
 /** The service's environment for a test: the S3 store and database from `npm test`, fast timings. */
 export function serviceEnv(
   simulatorUrl: string,
   overrides: Record<string, string> = {},
 ): Record<string, string> {
-  const env: Record<string, string> = {
-    DATABASE_URL: databaseUrl(),
-    DIALNEXA_BASE_URL: simulatorUrl,
-    DIALNEXA_API_KEY: DEFAULT_API_KEY,
-    DIALNEXA_RETRY_BASE_MS: '20',
-    DIALNEXA_RETRY_MAX_MS: '200',
-    S3_BUCKET: process.env['S3_BUCKET'] ?? '',
-    S3_ENDPOINT: process.env['S3_ENDPOINT'] ?? '',
-    S3_REGION: process.env['S3_REGION'] ?? 'us-east-1',
-    S3_FORCE_PATH_STYLE: process.env['S3_FORCE_PATH_STYLE'] ?? 'true',
-    AWS_ACCESS_KEY_ID: process.env['AWS_ACCESS_KEY_ID'] ?? '',
-    AWS_SECRET_ACCESS_KEY: process.env['AWS_SECRET_ACCESS_KEY'] ?? '',
-    ARCHIVE_PREFIX: `e2e-${randomBytes(4).toString('hex')}/`,
-    ARCHIVE_LOCK_MODE: 'GOVERNANCE',
-    ARCHIVE_RETENTION_DAYS: '1',
-    API_KEYS,
-    MIGRATE_ON_START: 'false',
-    LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'error',
-    DELETE_BACKOFF_BASE_MS: '100',
-    DELETE_BACKOFF_MAX_MS: '400',
-    RUNNER_STEP_BACKOFF_MS: '50',
-    RUNNER_LEASE_SECONDS: '5',
-    RUNNER_SWEEP_INTERVAL_S: '1',
-    ...overrides,
-  };
-  return env;
+  return serviceEnvFor(
+    simulatorUrl,
+    {
+      apiKeys: API_KEYS,
+      archivePrefix: `e2e-${randomBytes(4).toString('hex')}/`,
+      logLevel: process.env['E2E_LOG_LEVEL'] ?? 'error',
+    },
+    { RUNNER_LEASE_SECONDS: '5', ...overrides },
+  );
 }
 
 export async function resetDatabase(): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl() });
   await client.connect();
   try {
-    await client.query('ALTER TABLE audit_event DISABLE TRIGGER USER');
-    await client.query('TRUNCATE audit_event, teardown, idempotency_record');
-    await client.query('ALTER TABLE audit_event ENABLE TRIGGER USER');
-    const boss = await client.query(
-      `SELECT 1 FROM information_schema.tables WHERE table_schema = 'pgboss' AND table_name = 'job'`,
-    );
-    if (boss.rowCount) await client.query('DELETE FROM pgboss.job');
+    await client.query('BEGIN');
+    await emptyTables(client);
+    await client.query('COMMIT');
   } finally {
     await client.end();
   }
@@ -117,76 +87,6 @@ export async function startService(env: Record<string, string>): Promise<Running
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return { url: `http://127.0.0.1:${address.port}`, config, stop: () => app.close() };
-}
-
-/** The built service (`dist/main.js`) as a separate process, so a test can kill it. */
-export class ServiceProcess {
-  private child: ChildProcess | null = null;
-  output = '';
-
-  constructor(
-    private readonly env: Record<string, string>,
-    readonly port: number,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, ['dist/main.js'], {
-      env: { PATH: process.env['PATH'] ?? '', ...this.env, PORT: String(this.port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.child = child;
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${this.output}`);
-      const ok = await fetch(`${this.url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`service did not start:\n${this.output}`);
-  }
-
-  kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
-  }
-}
-
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface ApiAnswer<T = Record<string, unknown>> {

@@ -8,27 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { type AppConfig, loadConfig } from '../../src/config/app.config.js';
-
-const databaseUrl = process.env.DATABASE_URL;
-
-function assertTestDatabase(url: string | undefined): string {
-  if (!url) throw new Error('integration tests need DATABASE_URL (scripts/test.sh exports it)');
-  let name: string;
-  try {
-    name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
-  } catch (error) {
-    throw new Error('DATABASE_URL is not a URL', { cause: error });
-  }
-  if (!name.includes('test')) {
-    throw new Error(
-      `refusing to run integration tests against database "${name}": its name must contain "test"`,
-    );
-  }
-  return url;
-}
+import { databaseUrl, emptyTables } from './test-services.ts';
 
 /** Checked on import: no test file gets as far as connecting to a database that is not a test one. */
-export const TEST_DATABASE_URL = assertTestDatabase(databaseUrl);
+export const TEST_DATABASE_URL = databaseUrl();
 
 /**
  * Key prefix for this run's archive objects. The bucket is versioned and may be locked, so tests
@@ -96,12 +79,7 @@ export class IntDatabase {
 
   /** Empties every table the tests write. audit_event refuses TRUNCATE unless its triggers are off. */
   async reset(): Promise<void> {
-    await this.transaction(async (client) => {
-      await client.query('TRUNCATE teardown, idempotency_record');
-      await client.query('ALTER TABLE audit_event DISABLE TRIGGER USER');
-      await client.query('TRUNCATE audit_event');
-      await client.query('ALTER TABLE audit_event ENABLE TRIGGER USER');
-    });
+    await this.transaction((client) => emptyTables(client));
   }
 
   async close(): Promise<void> {
