@@ -1,5 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  type CompletedPart,
+  CreateMultipartUploadCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
@@ -11,9 +15,10 @@ import {
   PutObjectRetentionCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DomainError } from '../common/domain-error.js';
 import type { AppConfig, ArchiveLockMode } from '../config/app.config.js';
@@ -33,6 +38,49 @@ export interface Retention {
   retainUntil: Date;
 }
 
+/** How an object is written. Every write is once: an existing key is never overwritten. */
+export interface WriteOptions {
+  retention?: Retention;
+  /**
+   * Stored on the object as `x-amz-meta-*` (lower-case ASCII names and values): what a later
+   * attempt checks before it adopts the object instead of writing it again.
+   */
+  metadata?: Record<string, string>;
+  /**
+   * Called right before the request that makes the key visible (PutObject,
+   * CompleteMultipartUpload); throws when the writer may no longer write (it lost its lease).
+   */
+  fence?: () => Promise<void>;
+  /** Aborts the requests in flight (the writer lost its lease). */
+  signal?: AbortSignal;
+}
+
+export interface StreamWriteOptions extends WriteOptions {
+  /**
+   * Metadata known only once the stream has ended (its SHA-256, its record count). It is stored
+   * when the whole stream fits in one part and so goes up in one PutObject; a multipart upload
+   * must name its metadata before its first part, so it carries only `metadata`.
+   */
+  metadataAtEnd?: () => Record<string, string>;
+}
+
+export interface ObjectHead {
+  versionId: string | null;
+  bytes: number;
+  /** The object's `x-amz-meta-*` values, by lower-case name without the prefix. */
+  metadata: Record<string, string>;
+}
+
+/** The key exists already: a conditional write (`If-None-Match: *`) was refused with 412. */
+export class ObjectExistsError extends DomainError {
+  constructor(readonly key: string) {
+    super('ARCHIVE_WRITE_FAILED', `${key} exists already; archive objects are written once`, {
+      retryable: true, // the next attempt adopts what it finds
+      details: { key },
+    });
+  }
+}
+
 export interface BucketCheck {
   ok: boolean;
   reason?: string;
@@ -42,9 +90,17 @@ export interface BucketCheck {
  * The S3 archive store: the only class that talks to S3. It never creates the bucket (the
  * operator owns it) and never deletes an object.
  *
+ * Every write is one that AWS S3 accepts in a bucket with Object Lock and a default retention:
+ * each PutObject and UploadPart carries `Content-MD5` (which Ceph 16 checks too) and PutObject also
+ * `x-amz-checksum-sha256` (which AWS checks and Ceph 16 ignores). The SDK's own checksums stay off
+ * (`WHEN_REQUIRED`): on streaming bodies they use aws-chunked trailers, which Ceph 16 does not
+ * speak reliably; the bodies sent here are all buffers with checksums computed beforehand.
+ *
+ * Every write is also once: it carries `If-None-Match: *` (AWS refuses it with 412 when the key
+ * exists), and because some stores ignore that header (Ceph 16), callers check for the key first.
+ *
  * Written against what Ceph's gateway (our test store) does differently from AWS: lock headers on
- * a multipart upload are ignored, so retention is set on the completed version and read back;
- * checksum headers are ignored, so the archive computes and verifies SHA-256 itself.
+ * a multipart upload are ignored, so retention is set on the completed version and read back.
  */
 @Injectable()
 export class ArchiveStoreClient implements OnApplicationShutdown {
@@ -63,8 +119,8 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
         s3.accessKeyId && s3.secretAccessKey
           ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
           : undefined,
-      // S3-compatible stores differ in their support of the SDK's default CRC checksums and
-      // aws-chunked trailers; our own SHA-256 is what we rely on.
+      // The SDK's default CRC32 on streaming bodies goes in aws-chunked trailers, which Ceph 16
+      // does not speak reliably: every write computes its own checksums instead (see above).
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 4,
@@ -83,13 +139,27 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
     this.s3.destroy();
   }
 
-  /** A small object in one PutObject, with its Object Lock retention when one is given. */
+  /**
+   * A small object in one PutObject, with its checksums, its Object Lock retention when one is
+   * given, and `If-None-Match: *`. Throws ObjectExistsError when the store says the key exists.
+   */
   async putBytes(
     key: string,
     body: Buffer,
     contentType: string,
-    retention?: Retention,
+    options: WriteOptions = {},
   ): Promise<StoredObject> {
+    return this.putObject(key, body, contentType, options);
+  }
+
+  private async putObject(
+    key: string,
+    body: Buffer,
+    contentType: string,
+    options: WriteOptions,
+  ): Promise<StoredObject> {
+    const { retention, metadata, fence, signal } = options;
+    await fence?.();
     const out = await this.call('put', key, () =>
       this.s3.send(
         new PutObjectCommand({
@@ -98,32 +168,127 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
           Body: body,
           ContentType: contentType,
           ContentLength: body.length,
+          ContentMD5: digest('md5', body),
+          ChecksumSHA256: digest('sha256', body),
+          IfNoneMatch: '*',
+          Metadata: metadata,
           ObjectLockMode: retention?.mode,
           ObjectLockRetainUntilDate: retention?.retainUntil,
         }),
+        { abortSignal: signal },
       ),
     );
     return { key, versionId: out.VersionId ?? null };
   }
 
   /**
-   * Streams `body` into the store through a multipart upload: memory stays at about
-   * `queueSize × partSize` whatever the object's size.
+   * Streams `body` into the store: one PutObject when it fits in one part, otherwise a multipart
+   * upload with at most PARTS_IN_FLIGHT parts uploading while the next is read, so memory stays at
+   * about (PARTS_IN_FLIGHT + 1) × partSize whatever the object's size. A failed upload is aborted,
+   * so no part outlives it; the key appears only at CompleteMultipartUpload, which is fenced.
    */
   async putStream(
     key: string,
     body: Readable,
     contentType: string,
     partSizeBytes: number,
+    options: StreamWriteOptions = {},
   ): Promise<StoredObject> {
-    const upload = new Upload({
-      client: this.s3,
-      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
-      partSize: partSizeBytes,
-      queueSize: 2,
-      leavePartsOnError: false,
-    });
-    await this.call('upload', key, () => upload.done());
+    try {
+      return await this.uploadStream(key, body, contentType, partSizeBytes, options);
+    } catch (error) {
+      // the producer writing into `body` must learn that nobody reads it any more
+      body.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  }
+
+  private async uploadStream(
+    key: string,
+    body: Readable,
+    contentType: string,
+    partSizeBytes: number,
+    options: StreamWriteOptions,
+  ): Promise<StoredObject> {
+    const parts = inParts(body, partSizeBytes)[Symbol.asyncIterator]();
+    const first = await parts.next();
+    const second = first.done ? first : await parts.next();
+    if (first.done || second.done) {
+      const whole = first.done ? Buffer.alloc(0) : first.value;
+      const metadata = { ...options.metadata, ...options.metadataAtEnd?.() };
+      return this.putObject(key, whole, contentType, { ...options, metadata });
+    }
+    const { retention, metadata, fence, signal } = options;
+    const created = await this.call('upload', key, () =>
+      this.s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ContentType: contentType,
+          Metadata: metadata,
+          ObjectLockMode: retention?.mode,
+          ObjectLockRetainUntilDate: retention?.retainUntil,
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    const uploadId = created.UploadId;
+    if (!uploadId) throw this.wrap('upload', key, new Error('CreateMultipartUpload returned no UploadId'));
+    const completed: CompletedPart[] = [];
+    const inFlight = new Set<Promise<void>>();
+    const send = (partNumber: number, bytes: Buffer): void => {
+      const sending = this.call('upload', key, () =>
+        this.s3.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: bytes,
+            ContentLength: bytes.length,
+            ContentMD5: digest('md5', bytes),
+          }),
+          { abortSignal: signal },
+        ),
+      ).then((out) => {
+        completed[partNumber - 1] = { PartNumber: partNumber, ETag: out.ETag };
+      });
+      const tracked = sending.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    };
+    try {
+      send(1, first.value);
+      send(2, second.value);
+      let partNumber = 2;
+      for (let next = await parts.next(); !next.done; next = await parts.next()) {
+        while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight);
+        partNumber += 1;
+        send(partNumber, next.value);
+      }
+      await Promise.all(inFlight);
+      await fence?.();
+      await this.call('upload', key, () =>
+        this.s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: completed },
+            IfNoneMatch: '*',
+          }),
+          { abortSignal: signal },
+        ),
+      );
+    } catch (error) {
+      await Promise.allSettled(inFlight);
+      await this.s3
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+        .catch((abortError: unknown) => {
+          // an upload left behind holds parts, not an object: a bucket lifecycle rule removes it
+          this.logger.warn(`aborting the upload of ${key} failed: ${describe(abortError)}`);
+        });
+      throw error;
+    }
     // Some stores (Ceph) return an empty ETag and no version from a completed multipart upload:
     // the version is read back from the object itself.
     const head = await this.head(key);
@@ -134,15 +299,16 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
     return { key, versionId: head.versionId };
   }
 
-  async head(
-    key: string,
-    versionId?: string | null,
-  ): Promise<{ versionId: string | null; bytes: number } | null> {
+  async head(key: string, versionId?: string | null): Promise<ObjectHead | null> {
     try {
       const out = await this.s3.send(
         new HeadObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId ?? undefined }),
       );
-      return { versionId: out.VersionId ?? null, bytes: out.ContentLength ?? 0 };
+      return {
+        versionId: out.VersionId ?? null,
+        bytes: out.ContentLength ?? 0,
+        metadata: out.Metadata ?? {},
+      };
     } catch (error) {
       if (isNotFound(error)) return null;
       throw this.wrap('head', key, error);
@@ -274,8 +440,14 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
   private wrap(operation: string, key: string, error: unknown): DomainError {
     if (error instanceof DomainError) return error;
     const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
-    // Network failures and 5xx are the store being unavailable: a later attempt may succeed.
-    const unavailable = status === undefined || status >= 500 || status === 429;
+    if (status === 412 && (operation === 'put' || operation === 'upload')) return new ObjectExistsError(key);
+    // Network failures, 5xx and a conflicting concurrent conditional write (409) are worth
+    // another attempt: the store was unavailable, or the next attempt finds the key and adopts it.
+    const unavailable =
+      status === undefined ||
+      status >= 500 ||
+      status === 429 ||
+      errorName(error) === 'ConditionalRequestConflict';
     this.logger.warn(`S3 ${operation} of ${key} failed: ${describe(error)}`);
     return new DomainError(
       unavailable ? 'ARCHIVE_STORE_UNAVAILABLE' : 'ARCHIVE_WRITE_FAILED',
@@ -283,6 +455,36 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
       { retryable: unavailable, details: { key, operation, status }, cause: error },
     );
   }
+}
+
+/** At most this many parts of one upload are sent at once (with one more being read). */
+const PARTS_IN_FLIGHT = 2;
+
+/** base64 of a digest, as Content-MD5 and x-amz-checksum-sha256 carry it. */
+function digest(algorithm: 'md5' | 'sha256', bytes: Buffer): string {
+  return createHash(algorithm).update(bytes).digest('base64');
+}
+
+/** The stream cut into buffers of exactly `size` bytes, but the last. */
+async function* inParts(stream: Readable, size: number): AsyncGenerator<Buffer> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  for await (const raw of stream) {
+    let chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
+    while (heldBytes + chunk.length >= size) {
+      const take = size - heldBytes;
+      held.push(chunk.subarray(0, take));
+      yield Buffer.concat(held, size);
+      chunk = chunk.subarray(take);
+      held = [];
+      heldBytes = 0;
+    }
+    if (chunk.length > 0) {
+      held.push(chunk);
+      heldBytes += chunk.length;
+    }
+  }
+  if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
 }
 
 function errorName(error: unknown): string | undefined {

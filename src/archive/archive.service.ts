@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, type Hash } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -9,7 +8,13 @@ import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { ArchiveStoreClient, type Retention, type StoredObject } from './archive-store.client.js';
+import {
+  ArchiveStoreClient,
+  ObjectExistsError,
+  type Retention,
+  type StoredObject,
+} from './archive-store.client.js';
+import { jsonText, ndjsonLine, ndjsonLines } from './json-text.js';
 import {
   archiveDir,
   type ArchiveObjectName,
@@ -39,6 +44,23 @@ export interface ExportSource {
   leadsTotalReported: () => number | null;
   leadHistory?: AsyncIterable<JsonObject>;
 }
+
+/**
+ * Who may still write: checked right before every write that makes a key visible, and its signal
+ * aborts the requests in flight. A worker that lost its teardown's lease writes nothing more.
+ */
+export interface WriteFence {
+  /** Throws (LEASE_LOST) unless the writer still holds the lease. */
+  check(): Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** For writes that belong to no lease (tests, tools). */
+export const UNFENCED: WriteFence = { check: () => Promise.resolve() };
+
+/** Metadata names stored on each archive object (as `x-amz-meta-*`). */
+const META_SHA256 = 'sha256';
+const META_RECORDS = 'records';
 
 export interface ArchiveDescription {
   bucket: string;
@@ -101,6 +123,10 @@ export class ArchiveService {
   /**
    * Writes one snapshot: `export` (before the cancel) or `final` (after it, under `final/`, its
    * manifest noting which objects differ from `since`, the export).
+   *
+   * Each key is written once. An export that resumes after a crash, an S3 outage or a lost lease
+   * adopts every object an earlier attempt completed, once it matches the SHA-256 and record
+   * count stored on it, and writes only what is missing; the manifest is written last.
    */
   async export(
     target: ArchiveTarget,
@@ -108,24 +134,24 @@ export class ArchiveService {
     onLeads: (exported: number) => void,
     snapshot: ArchiveSnapshot = 'export',
     since: ArchiveRef | null = null,
+    fence: WriteFence = UNFENCED,
   ): Promise<ArchiveRef> {
     const dir = archiveDir(this.config.archive.prefix, target.workflowId, target.teardownId, snapshot);
     const key = this.manifestKeyOf(target, snapshot);
     await this.refuseIfManifestExists(key);
-    const retention = this.retention();
     const objects: ManifestObject[] = [];
 
-    objects.push(await this.putJson(`${dir}workflow.json`, source.workflow, 1, retention));
-    objects.push(await this.putJson(`${dir}nodes.json`, source.nodes, source.nodes.length, retention));
-    objects.push(await this.putJson(`${dir}edges.json`, source.edges, source.edges.length, retention));
-    const leads = await this.putNdjson(`${dir}leads.ndjson.gz`, source.leads, retention, onLeads);
+    objects.push(await this.writeJson(`${dir}workflow.json`, source.workflow, 1, fence));
+    objects.push(await this.writeJson(`${dir}nodes.json`, source.nodes, source.nodes.length, fence));
+    objects.push(await this.writeJson(`${dir}edges.json`, source.edges, source.edges.length, fence));
+    const leads = await this.writeNdjson(`${dir}leads.ndjson.gz`, source.leads, onLeads, fence);
     objects.push(leads.object);
     if (source.leadHistory) {
-      const history = await this.putNdjson(
+      const history = await this.writeNdjson(
         `${dir}lead-history.ndjson.gz`,
         source.leadHistory,
-        retention,
         () => {},
+        fence,
       );
       objects.push(history.object);
     }
@@ -137,16 +163,29 @@ export class ArchiveService {
       exportedAt: new Date().toISOString(),
       source: { baseUrl: this.config.dialnexa.baseUrl, apiVersion: 'v1' },
       objects,
-      leadsTotalReported: source.leadsTotalReported(),
+      // an adopted leads object was counted by an earlier attempt: its total is that listing's
+      leadsTotalReported: leads.adopted ? null : source.leadsTotalReported(),
       snapshot,
       leadsDigest: leads.digest,
       changedSinceExport: since ? changedObjects(since, objects, leads.digest) : undefined,
     };
-    // Unique keys are what prevent overwrites (S3 stores such as Ceph ignore If-None-Match):
-    // check once more that no manifest appeared since the export began.
+    // Checked once more because stores such as Ceph 16 ignore If-None-Match: no manifest may have
+    // appeared since the export began.
     await this.refuseIfManifestExists(key);
     const bytes = serializeManifest(manifest);
-    const stored = await this.store.putBytes(key, bytes, JSON_TYPE, retention);
+    const retention = this.retention();
+    let stored: StoredObject;
+    try {
+      stored = await this.store.putBytes(key, bytes, JSON_TYPE, {
+        retention,
+        metadata: { [META_SHA256]: sha256(bytes) },
+        fence: () => fence.check(),
+        signal: fence.signal,
+      });
+    } catch (error) {
+      if (error instanceof ObjectExistsError) throw manifestExists(key);
+      throw error;
+    }
     if (retention) await this.confirmRetention(stored, retention);
     return this.refOf(manifest, key, stored.versionId, sha256(bytes));
   }
@@ -211,11 +250,20 @@ export class ArchiveService {
    */
   async markNotDeleted(target: ArchiveTarget, details: Record<string, unknown>): Promise<string> {
     const key = `${archiveDir(this.config.archive.prefix, target.workflowId, target.teardownId)}outcome.json`;
+    // written once: an abort recorded before (by a request that was retried) stands
+    if (await this.store.head(key)) return key;
     const body = Buffer.from(
-      `${JSON.stringify({ teardownId: target.teardownId, workflowId: target.workflowId, followedByDeletion: false, ...details }, null, 2)}\n`,
+      `${jsonText({ teardownId: target.teardownId, workflowId: target.workflowId, followedByDeletion: false, ...details }, 2)}\n`,
       'utf8',
     );
-    await this.store.putBytes(key, body, JSON_TYPE, this.retention());
+    try {
+      await this.store.putBytes(key, body, JSON_TYPE, {
+        retention: this.retention(),
+        metadata: { [META_SHA256]: sha256(body), [META_RECORDS]: '1' },
+      });
+    } catch (error) {
+      if (!(error instanceof ObjectExistsError)) throw error;
+    }
     return key;
   }
 
@@ -249,15 +297,7 @@ export class ArchiveService {
 
   /** A manifest is written once: an export never starts, nor ends, over an existing one. */
   private async refuseIfManifestExists(key: string): Promise<void> {
-    if (await this.store.head(key)) {
-      throw new DomainError(
-        'ARCHIVE_WRITE_FAILED',
-        `a manifest already exists at ${key}; refusing to overwrite it`,
-        {
-          retryable: true, // a retry adopts the manifest it finds
-        },
-      );
-    }
+    if (await this.store.head(key)) throw manifestExists(key);
   }
 
   private manifestKeyOf(target: ArchiveTarget, snapshot: ArchiveSnapshot = 'export'): string {
@@ -288,14 +328,29 @@ export class ArchiveService {
     return { mode: lockMode, retainUntil: new Date(Date.now() + retentionDays * 86_400_000) };
   }
 
-  private async putJson(
+  /** A JSON document, written once: adopted when an earlier attempt completed it. */
+  private async writeJson(
     key: string,
     value: unknown,
     records: number,
-    retention?: Retention,
+    fence: WriteFence,
   ): Promise<ManifestObject> {
-    const body = Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
-    const stored = await this.store.putBytes(key, body, JSON_TYPE, retention);
+    const adopted = await this.adopt(key, JSON_TYPE);
+    if (adopted) return adopted.object;
+    const body = Buffer.from(`${jsonText(value, 2)}\n`, 'utf8');
+    const retention = this.retention();
+    let stored: StoredObject;
+    try {
+      stored = await this.store.putBytes(key, body, JSON_TYPE, {
+        retention,
+        metadata: { [META_SHA256]: sha256(body), [META_RECORDS]: String(records) },
+        fence: () => fence.check(),
+        signal: fence.signal,
+      });
+    } catch (error) {
+      if (error instanceof ObjectExistsError) return this.adoptAfterRace(key, JSON_TYPE);
+      throw error;
+    }
     if (retention) await this.confirmRetention(stored, retention);
     return {
       key,
@@ -307,20 +362,26 @@ export class ArchiveService {
     };
   }
 
-  private async putNdjson(
+  /** Gzipped NDJSON, streamed and written once: adopted when an earlier attempt completed it. */
+  private async writeNdjson(
     key: string,
     records: AsyncIterable<JsonObject>,
-    retention: Retention | undefined,
     onRecords: (count: number) => void,
-  ): Promise<{ object: ManifestObject; digest: string }> {
+    fence: WriteFence,
+  ): Promise<{ object: ManifestObject; digest: string; adopted: boolean }> {
+    const adopted = await this.adopt(key, GZIP_TYPE);
+    if (adopted) {
+      onRecords(adopted.object.records);
+      return { ...adopted, adopted: true };
+    }
     let count = 0;
-    let digest = 0n;
+    const digest = new LeadsDigest();
     async function* lines() {
       for await (const record of records) {
         count += 1;
         if (count % 500 === 0) onRecords(count);
-        const line = `${JSON.stringify(record)}\n`;
-        digest = (digest + BigInt(`0x${sha256(Buffer.from(line, 'utf8'))}`)) & DIGEST_MASK;
+        const line = Buffer.from(ndjsonLine(record), 'utf8');
+        digest.add(line);
         yield line;
       }
       onRecords(count);
@@ -328,18 +389,28 @@ export class ArchiveService {
     const hashed = new DigestStream();
     const body = new PassThrough();
     const produced = pipeline(Readable.from(lines()), createGzip(), hashed, body);
-    const uploaded = this.store.putStream(key, body, GZIP_TYPE, this.config.archive.partSizeBytes);
+    const retention = this.retention();
+    const uploaded = this.store.putStream(key, body, GZIP_TYPE, this.config.archive.partSizeBytes, {
+      retention,
+      // known once the stream ended: stored when the object goes up in one PutObject
+      metadataAtEnd: () => ({ [META_SHA256]: hashed.hex(), [META_RECORDS]: String(count) }),
+      fence: () => fence.check(),
+      signal: fence.signal,
+    });
     const [producedResult, uploadedResult] = await Promise.allSettled([produced, uploaded]);
-    // The producer's failure (an upstream error, an incomplete listing) is the cause; the upload's
-    // failure is then only its consequence.
-    if (producedResult.status === 'rejected') throw asDomainError(producedResult.reason, key);
-    if (uploadedResult.status === 'rejected') throw asDomainError(uploadedResult.reason, key);
-    const stored = uploadedResult.value;
-    if (retention) {
-      // Multipart uploads ignore lock headers on some stores: set it on the version, then confirm.
-      await this.store.setRetention(stored, retention);
-      await this.confirmRetention(stored, retention);
+    const uploadError: unknown = uploadedResult.status === 'rejected' ? uploadedResult.reason : undefined;
+    if (uploadError instanceof ObjectExistsError) {
+      return { ...(await this.adoptWithDigest(key)), adopted: true };
     }
+    // The producer's own failure (an upstream error, an incomplete listing) is the cause; the
+    // upload's failure is then only its consequence. A failed upload also fails the producer, with
+    // the upload's error.
+    if (producedResult.status === 'rejected' && producedResult.reason !== uploadError) {
+      throw asDomainError(producedResult.reason, key);
+    }
+    if (uploadedResult.status === 'rejected') throw asDomainError(uploadError, key);
+    const stored = uploadedResult.value;
+    if (retention) await this.ensureRetention(stored, retention);
     return {
       object: {
         key,
@@ -349,8 +420,76 @@ export class ArchiveService {
         contentType: GZIP_TYPE,
         versionId: stored.versionId,
       },
-      digest: digest.toString(16).padStart(64, '0'),
+      digest: digest.hex(),
+      adopted: false,
     };
+  }
+
+  /**
+   * The object an earlier attempt completed at `key`, if any, read back in full: it is adopted
+   * only when its bytes match the SHA-256 and record count stored on it. An object written in a
+   * multipart upload carries no such metadata (it must be named before the first part); it is
+   * adopted when it reads back whole: gzip's CRC-32 and length trailer check every byte, and every
+   * line must be a JSON object. An object that fails these checks cannot be replaced (keys are
+   * written once), so the export fails for good and says which key.
+   */
+  private async adopt(
+    key: string,
+    contentType: string,
+  ): Promise<{ object: ManifestObject; digest: string } | null> {
+    const head = await this.store.head(key);
+    if (!head) return null;
+    let measured: Measured;
+    try {
+      measured = await this.measure({ key, versionId: head.versionId, contentType });
+    } catch (error) {
+      if (isDomainError(error) && error.retryable) throw error;
+      throw cannotAdopt(key, `it does not read back whole (${(error as Error).message})`);
+    }
+    const claimedSha256 = head.metadata[META_SHA256];
+    const claimedRecords = head.metadata[META_RECORDS];
+    if (claimedSha256 !== undefined && claimedSha256 !== measured.sha256) {
+      throw cannotAdopt(key, 'its bytes differ from the SHA-256 stored on it');
+    }
+    if (claimedRecords !== undefined && Number(claimedRecords) !== measured.records) {
+      throw cannotAdopt(key, `it holds ${measured.records} records, ${claimedRecords} stored on it`);
+    }
+    const object: StoredObject = { key, versionId: head.versionId };
+    const retention = this.retention();
+    // an earlier attempt may have died between the write and setting its retention
+    if (retention) await this.ensureRetention(object, retention);
+    this.logger.log(`adopting ${key}, completed by an earlier attempt`);
+    return {
+      object: {
+        key,
+        bytes: measured.bytes,
+        sha256: measured.sha256,
+        records: measured.records,
+        contentType,
+        versionId: head.versionId,
+      },
+      digest: measured.leadsDigest,
+    };
+  }
+
+  /** After a conditional write was refused (412): the object written meanwhile is adopted. */
+  private async adoptAfterRace(key: string, contentType: string): Promise<ManifestObject> {
+    const adopted = await this.adopt(key, contentType);
+    if (!adopted) throw new ObjectExistsError(key); // refused, yet gone: let the step retry
+    return adopted.object;
+  }
+
+  private async adoptWithDigest(key: string): Promise<{ object: ManifestObject; digest: string }> {
+    const adopted = await this.adopt(key, GZIP_TYPE);
+    if (!adopted) throw new ObjectExistsError(key);
+    return adopted;
+  }
+
+  /** Sets the retention on a version that lacks it (multipart uploads ignore lock headers on some stores), then confirms it. */
+  private async ensureRetention(object: StoredObject, retention: Retention): Promise<void> {
+    const actual = await this.store.getRetention(object);
+    if (!actual || actual.mode !== retention.mode) await this.store.setRetention(object, retention);
+    await this.confirmRetention(object, retention);
   }
 
   private async confirmRetention(object: StoredObject, retention: Retention): Promise<void> {
@@ -370,13 +509,19 @@ export class ArchiveService {
     }
   }
 
-  private async measure(object: ManifestObject): Promise<{ bytes: number; sha256: string; records: number }> {
+  /**
+   * Reads an object back: its size, SHA-256 and records, and for NDJSON the digest of its lines.
+   * Every record must parse: content that is not JSON makes the archive unverifiable.
+   */
+  private async measure(
+    object: Pick<ManifestObject, 'key' | 'versionId' | 'contentType'>,
+  ): Promise<Measured> {
     const digest = new DigestStream();
     const stream = await this.store.getStream(object.key, object.versionId);
     if (object.contentType === GZIP_TYPE) {
       const gunzip = createGunzip();
-      const [, records] = await Promise.all([pipeline(stream, digest, gunzip), countNdjsonRecords(gunzip)]);
-      return { bytes: digest.bytes, sha256: digest.hex(), records };
+      const [, counted] = await Promise.all([pipeline(stream, digest, gunzip), countNdjsonRecords(gunzip)]);
+      return { bytes: digest.bytes, sha256: digest.hex(), ...counted };
     }
     const chunks: Buffer[] = [];
     const collect = new Transform({
@@ -386,7 +531,32 @@ export class ArchiveService {
       },
     });
     await pipeline(stream, digest, collect);
-    return { bytes: digest.bytes, sha256: digest.hex(), records: countJsonRecords(Buffer.concat(chunks)) };
+    const records = countJsonRecords(Buffer.concat(chunks));
+    return { bytes: digest.bytes, sha256: digest.hex(), records, leadsDigest: '' };
+  }
+}
+
+interface Measured {
+  bytes: number;
+  sha256: string;
+  records: number;
+  /** For NDJSON: the LeadsDigest of its lines. */
+  leadsDigest: string;
+}
+
+/**
+ * Order-independent digest of NDJSON records: the sum, modulo 2^256, of the SHA-256 of each line
+ * (with its `\n`). A later snapshot compares it to tell whether any lead changed.
+ */
+class LeadsDigest {
+  private sum = 0n;
+
+  add(line: Buffer): void {
+    this.sum = (this.sum + BigInt(`0x${sha256(line)}`)) & DIGEST_MASK;
+  }
+
+  hex(): string {
+    return this.sum.toString(16).padStart(64, '0');
   }
 }
 
@@ -410,19 +580,43 @@ function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-async function countNdjsonRecords(stream: Readable): Promise<number> {
+/** Counts the records of an NDJSON stream, split on `\n` only; every line must be JSON. */
+async function countNdjsonRecords(stream: Readable): Promise<{ records: number; leadsDigest: string }> {
   let records = 0;
-  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+  const digest = new LeadsDigest();
+  for await (const line of ndjsonLines(stream)) {
     if (line.length === 0) continue;
-    JSON.parse(line); // a line that is not JSON makes the archive unverifiable: let it throw
+    JSON.parse(line.toString('utf8')); // a line that is not JSON makes the archive unverifiable
+    digest.add(Buffer.concat([line, NEWLINE]));
     records += 1;
   }
-  return records;
+  return { records, leadsDigest: digest.hex() };
 }
+
+const NEWLINE = Buffer.from('\n');
 
 function countJsonRecords(bytes: Buffer): number {
   const value: unknown = JSON.parse(bytes.toString('utf8'));
   return Array.isArray(value) ? value.length : 1;
+}
+
+function manifestExists(key: string): DomainError {
+  return new DomainError(
+    'ARCHIVE_WRITE_FAILED',
+    `a manifest already exists at ${key}; refusing to overwrite it`,
+    {
+      retryable: true, // a retry adopts the manifest it finds
+      details: { key },
+    },
+  );
+}
+
+function cannotAdopt(key: string, why: string): DomainError {
+  return new DomainError(
+    'ARCHIVE_WRITE_FAILED',
+    `${key} exists from an earlier attempt but cannot be adopted: ${why}; archive keys are written once, so this teardown cannot complete its archive (abort it and request a new teardown)`,
+    { retryable: false, details: { key } },
+  );
 }
 
 function verificationFailed(problems: string[]): DomainError {

@@ -5,7 +5,12 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { ArchiveStoreClient, type Retention, type StoredObject } from '../archive/archive-store.client.js';
+import {
+  ArchiveStoreClient,
+  ObjectExistsError,
+  type Retention,
+  type StoredObject,
+} from '../archive/archive-store.client.js';
 import { DomainError } from '../common/domain-error.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -141,7 +146,15 @@ export class AuditAnchorService implements OnApplicationBootstrap, OnModuleDestr
         reason,
       };
       const body = Buffer.from(`${JSON.stringify(document, null, 2)}\n`, 'utf8');
-      const stored = await this.store.putBytes(anchor.key, body, 'application/json', retention);
+      let stored: StoredObject;
+      try {
+        stored = await this.store.putBytes(anchor.key, body, 'application/json', { retention });
+      } catch (error) {
+        // another replica wrote the same anchor between the check above and this write
+        if (!(error instanceof ObjectExistsError)) throw error;
+        this.lastAnchored = { key: anchor.key, seq: anchor.seq, hash: anchor.hash };
+        return { status: 'unchanged', anchor: this.lastAnchored };
+      }
       if (retention) await this.ensureRetention(stored, retention);
       this.lastAnchored = { key: anchor.key, seq: anchor.seq, hash: anchor.hash };
       this.logger.log(`anchored the audit chain at seq ${head.seq} in ${anchor.key} (${reason})`);

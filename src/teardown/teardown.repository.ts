@@ -194,6 +194,18 @@ export class TeardownRepository {
     return renewed === 1;
   }
 
+  /**
+   * True while the runner holding `token` still has a live lease: nobody claimed the teardown
+   * since, and the lease has not run out (once it has, another worker may claim it any moment).
+   * Asked right before every archive write.
+   */
+  async holdsLease(id: string, token: bigint): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id FROM teardown
+       WHERE id = ${id} AND fencing_token = ${token} AND lease_expires_at > now()`;
+    return rows.length === 1;
+  }
+
   async release(id: string, token: bigint): Promise<void> {
     await this.prisma.teardown.updateMany({
       where: { id, fencingToken: token },

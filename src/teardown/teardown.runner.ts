@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ArchiveService } from '../archive/archive.service.js';
+import { ArchiveService, type WriteFence } from '../archive/archive.service.js';
 import type { ArchiveRef } from '../archive/manifest.js';
 import { AuditAnchorService } from '../audit/audit-anchor.service.js';
 import { AuditRepository } from '../audit/audit.repository.js';
@@ -66,7 +66,7 @@ export class TeardownRunner {
       }
       while (isRunning(teardown.status) && !this.stopping.signal.aborted) {
         if (lease.lost) throw new LeaseLostError(teardownId);
-        teardown = await this.runStep(teardown);
+        teardown = await this.runStep(teardown, lease);
       }
       this.logger.log(`teardown ${teardown.id} is ${teardown.status}`);
       if (!isRunning(teardown.status)) {
@@ -108,15 +108,16 @@ export class TeardownRunner {
   }
 
   /** Runs the current step, retrying a retryable failure a few times before recording it. */
-  private async runStep(teardown: Teardown): Promise<Teardown> {
+  private async runStep(teardown: Teardown, lease: LeaseKeeper): Promise<Teardown> {
     const step = teardown.step;
     const { stepAttempts, stepBackoffMs } = this.config.runner;
     for (let attempt = 1; ; attempt += 1) {
       try {
         this.logger.log(`teardown ${teardown.id}: step ${step} (attempt ${attempt})`);
-        return await this.stepFunction(step)(teardown);
+        return await this.stepFunction(step, lease)(teardown);
       } catch (error) {
         if (error instanceof LeaseLostError || error instanceof TeardownStoppedError) throw error;
+        if (lease.lost) throw new LeaseLostError(teardown.id); // its requests were aborted
         if (this.stopping.signal.aborted) throw error;
         const failure = asDomainError(error);
         // a hold is lifted by a person, not by waiting: it fails the step at once (retryable later)
@@ -136,10 +137,10 @@ export class TeardownRunner {
     }
   }
 
-  private stepFunction(step: TeardownStep): (teardown: Teardown) => Promise<Teardown> {
+  private stepFunction(step: TeardownStep, lease: LeaseKeeper): (teardown: Teardown) => Promise<Teardown> {
     switch (step) {
       case 'export':
-        return (t) => this.exportArchive(t);
+        return (t) => this.exportArchive(t, lease.fence);
       case 'verify':
         return (t) => this.verifyArchive(t);
       case 'audit':
@@ -147,14 +148,14 @@ export class TeardownRunner {
       case 'cancel':
         return (t) => this.cancelWorkflow(t);
       case 'finalize':
-        return (t) => this.finalizeArchive(t);
+        return (t) => this.finalizeArchive(t, lease.fence);
       case 'delete':
         return (t) => this.deleteWorkflow(t);
     }
   }
 
   /** Step 1: the workflow, its nodes, edges and every lead, streamed into the archive. */
-  private async exportArchive(teardown: Teardown): Promise<Teardown> {
+  private async exportArchive(teardown: Teardown, fence: WriteFence): Promise<Teardown> {
     const target = { teardownId: teardown.id, workflowId: teardown.workflowId };
     let archive = await this.archive.findExisting(target);
     if (!archive) {
@@ -176,6 +177,9 @@ export class TeardownRunner {
             leadHistory: teardown.includeLeadHistory ? this.leadHistories(teardown) : undefined,
           },
           (exported) => progress.report(exported),
+          'export',
+          null,
+          fence,
         );
       } finally {
         await progress.stop();
@@ -228,7 +232,7 @@ export class TeardownRunner {
    * and its leads is archived under `final/`, verified and audited (`archive.finalized`), so the
    * archive describes what the delete removes, not only what the export saw.
    */
-  private async finalizeArchive(teardown: Teardown): Promise<Teardown> {
+  private async finalizeArchive(teardown: Teardown, fence: WriteFence): Promise<Teardown> {
     const archive = requireArchive(teardown);
     const target = { teardownId: teardown.id, workflowId: teardown.workflowId };
     let final = archive.final ?? (await this.archive.findExisting(target, 'final'));
@@ -251,6 +255,7 @@ export class TeardownRunner {
         () => {},
         'final',
         archive,
+        fence,
       );
     }
     if (!archive.final) teardown = await this.teardowns.update(teardown, { archive: { ...archive, final } });
@@ -473,19 +478,32 @@ function asDomainError(error: unknown): DomainError {
 const IN_TRANSIT_LEAD_STATUSES = ['pending', 'in_progress', 'active'] as const;
 const TERMINAL_NODE_TYPES = new Set(['CONVERTED', 'DROPPED']);
 
-/** Keeps the lease alive while a runner works; a renewal refused means another worker took over. */
+/**
+ * Keeps the lease alive while a runner works; a renewal refused means another worker took over.
+ * Its fence is what archive writes go through: each write asks the database first, and losing
+ * the lease aborts the S3 requests in flight.
+ */
 class LeaseKeeper {
   private readonly timer: NodeJS.Timeout;
-  /** Set when a renewal was refused: another worker claimed the teardown. */
-  lost = false;
+  private readonly aborter = new AbortController();
+  readonly fence: WriteFence;
 
   constructor(teardowns: TeardownRepository, teardown: Teardown, leaseSeconds: number, logger: Logger) {
+    this.fence = {
+      signal: this.aborter.signal,
+      check: async () => {
+        if (this.lost || !(await teardowns.holdsLease(teardown.id, teardown.fencingToken))) {
+          this.markLost();
+          throw new LeaseLostError(teardown.id);
+        }
+      },
+    };
     this.timer = setInterval(
       () => {
         teardowns.renewLease(teardown.id, teardown.fencingToken, leaseSeconds).then(
           (renewed) => {
             if (renewed) return;
-            this.lost = true;
+            this.markLost();
             logger.warn(`teardown ${teardown.id}: lease renewal refused: another worker took it over`);
           },
           (error: unknown) => logger.warn(`teardown ${teardown.id}: lease renewal failed: ${String(error)}`),
@@ -494,6 +512,15 @@ class LeaseKeeper {
       Math.max(1000, (leaseSeconds * 1000) / 3),
     );
     this.timer.unref();
+  }
+
+  /** Set when a renewal or a fence check was refused: another worker may claim the teardown. */
+  get lost(): boolean {
+    return this.aborter.signal.aborted;
+  }
+
+  private markLost(): void {
+    if (!this.lost) this.aborter.abort(new Error('the lease was lost'));
   }
 
   stop(): void {

@@ -141,14 +141,9 @@ function sha256(bytes: Buffer): string {
 class RecordingStoreClient extends ArchiveStoreClient {
   readonly written: string[] = [];
 
-  override async putBytes(
-    key: string,
-    body: Buffer,
-    contentType: string,
-    retention?: Retention,
-  ): Promise<StoredObject> {
-    const stored = await super.putBytes(key, body, contentType, retention);
-    this.written.push(key);
+  override async putBytes(...args: Parameters<ArchiveStoreClient['putBytes']>): Promise<StoredObject> {
+    const stored = await super.putBytes(...args);
+    this.written.push(args[0]);
     return stored;
   }
 
