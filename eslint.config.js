@@ -51,7 +51,7 @@ export default tseslint.config(
     rules: {
       ...jest.configs['flat/recommended'].rules,
       'jest/valid-expect': ['error', { alwaysAwait: true }],
-      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'assert*'] }],
+      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'assert*', 'fc.assert'] }],
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
