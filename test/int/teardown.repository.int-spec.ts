@@ -353,6 +353,21 @@ describe(TeardownRepository.name, () => {
       await expect(sut.update(second!, { leadsExported: 10 })).resolves.toMatchObject({ leadsExported: 10 });
     });
 
+    it('holdsLease (asked before every archive write) is true only for a live lease with the current token', async () => {
+      const first = await claimed((await created()).id, 'worker-1', 1);
+      await expect(sut.holdsLease(first.id, first.fencingToken)).resolves.toBe(true);
+      await sleep(1_200);
+      // expired but not yet claimed: another worker may claim it any moment, so no more writes
+      await expect(sut.holdsLease(first.id, first.fencingToken)).resolves.toBe(false);
+
+      const second = await claimed(first.id, 'worker-2');
+
+      await expect(sut.holdsLease(first.id, first.fencingToken)).resolves.toBe(false);
+      await expect(sut.holdsLease(second.id, second.fencingToken)).resolves.toBe(true);
+      await sut.release(second.id, second.fencingToken);
+      await expect(sut.holdsLease(second.id, second.fencingToken)).resolves.toBe(false);
+    });
+
     it('refuses a fenced update with audit events atomically: no event is appended', async () => {
       const first = await claimed((await created()).id, 'worker-1', 1);
       await sleep(1_200);
