@@ -125,6 +125,20 @@ function build(overrides: Partial<DialnexaConfig> = {}) {
 const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
 const page = (n: number) => `${WF_PATH}/leads?page=${n}&limit=100`;
 
+/** What DestructiveCallGate passes; here it lets every attempt through and records them. */
+function gated(log: string[] = []) {
+  return {
+    beforeSend: () => {
+      log.push('send');
+      return Promise.resolve();
+    },
+    afterAnswer: (status: number) => {
+      log.push(`answer ${status}`);
+      return Promise.resolve();
+    },
+  };
+}
+
 describe(DialnexaClient.name, () => {
   describe('requests', () => {
     it('sends the Bearer key and asks for JSON', async () => {
@@ -152,8 +166,8 @@ describe(DialnexaClient.name, () => {
     it('refuses an empty or dot id rather than address another resource', async () => {
       const { sut, seen } = build();
 
-      await expect(sut.deleteWorkflow('')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-      await expect(sut.deleteWorkflow('..')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(sut.deleteWorkflow('', gated())).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(sut.deleteWorkflow('..', gated())).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
       expect(seen).toHaveLength(0);
     });
 
@@ -376,7 +390,7 @@ describe(DialnexaClient.name, () => {
       const failures = [
         await settle(sut.getWorkflow(WF)),
         await settle(collect(sut.pages(WF, 'leads'))),
-        await settle(sut.cancelWorkflow(WF)),
+        await settle(sut.cancelWorkflow(WF, gated())),
         await settle(sut.getWorkflow('wfl_not_scripted')),
       ];
 
@@ -484,7 +498,7 @@ describe(DialnexaClient.name, () => {
       const { sut, answer, seen } = build();
       answer('POST', `${WF_PATH}/cancel`, { status: 202, body: { id: WF, status: 'cancelled' } });
 
-      await expect(sut.cancelWorkflow(WF)).resolves.toBe('cancelled');
+      await expect(sut.cancelWorkflow(WF, gated())).resolves.toBe('cancelled');
       expect(seen.map((r) => r.method)).toEqual(['POST']);
     });
 
@@ -495,7 +509,7 @@ describe(DialnexaClient.name, () => {
         body: { statusCode: 409, message: 'Workflow already completed' },
       });
 
-      await expect(sut.cancelWorkflow(WF)).resolves.toBe('already_terminal');
+      await expect(sut.cancelWorkflow(WF, gated())).resolves.toBe('already_terminal');
     });
 
     it('does not resend after a 503 or a reset', async () => {
@@ -503,11 +517,11 @@ describe(DialnexaClient.name, () => {
       answer('POST', `${WF_PATH}/cancel`, { status: 503 });
       fail('POST', `${WF_PATH}/cancel`, reset());
 
-      await expect(sut.cancelWorkflow(WF)).rejects.toMatchObject({
+      await expect(sut.cancelWorkflow(WF, gated())).rejects.toMatchObject({
         code: 'UPSTREAM_UNAVAILABLE',
         retryable: true,
       });
-      await expect(sut.cancelWorkflow(WF)).rejects.toMatchObject({
+      await expect(sut.cancelWorkflow(WF, gated())).rejects.toMatchObject({
         code: 'UPSTREAM_UNAVAILABLE',
         retryable: true,
       });
@@ -518,7 +532,7 @@ describe(DialnexaClient.name, () => {
       const { sut, answer } = build();
       answer('POST', `${WF_PATH}/cancel`, { status: 404 });
 
-      await expect(sut.cancelWorkflow(WF)).rejects.toMatchObject({ code: 'WORKFLOW_NOT_FOUND' });
+      await expect(sut.cancelWorkflow(WF, gated())).rejects.toMatchObject({ code: 'WORKFLOW_NOT_FOUND' });
     });
   });
 
@@ -527,7 +541,7 @@ describe(DialnexaClient.name, () => {
       const { sut, answer, seen } = build();
       answer('DELETE', WF_PATH, { status: 200, body: { message: 'Workflow deleted.' } });
 
-      await expect(sut.deleteWorkflow(WF)).resolves.toBeUndefined();
+      await expect(sut.deleteWorkflow(WF, gated())).resolves.toBeUndefined();
       expect(seen.map((r) => r.method)).toEqual(['DELETE']);
     });
 
@@ -535,7 +549,7 @@ describe(DialnexaClient.name, () => {
       const { sut, answer, seen } = build();
       answer('DELETE', WF_PATH, { status: 503 }, { status: 200 });
 
-      await expect(sut.deleteWorkflow(WF)).rejects.toMatchObject({
+      await expect(sut.deleteWorkflow(WF, gated())).rejects.toMatchObject({
         code: 'UPSTREAM_UNAVAILABLE',
         retryable: true,
       });
@@ -550,7 +564,7 @@ describe(DialnexaClient.name, () => {
       const { sut, answer, seen } = build();
       answer('DELETE', WF_PATH, { status });
 
-      await expect(sut.deleteWorkflow(WF)).rejects.toMatchObject({
+      await expect(sut.deleteWorkflow(WF, gated())).rejects.toMatchObject({
         code,
         details: { status, method: 'DELETE' },
       });
@@ -561,7 +575,7 @@ describe(DialnexaClient.name, () => {
       const { sut, answer, seen } = build();
       answer('DELETE', WF_PATH, { status: 429, headers: { 'retry-after': '4' } }, { status: 200 });
 
-      await expect(sut.deleteWorkflow(WF)).resolves.toBeUndefined();
+      await expect(sut.deleteWorkflow(WF, gated())).resolves.toBeUndefined();
       expect(seen.map((r) => r.at - T0)).toEqual([0, 4000]);
     });
   });
@@ -589,7 +603,7 @@ describe(DialnexaClient.name, () => {
         code: 'UPSTREAM_RATE_LIMITED',
         retryable: true,
       });
-      await expect(sut.cancelWorkflow(WF)).resolves.toBe('cancelled');
+      await expect(sut.cancelWorkflow(WF, gated())).resolves.toBe('cancelled');
       expect(seen.map((r) => [r.method, r.at - T0])).toEqual([
         ['GET', 0],
         ['POST', 7000],

@@ -42,7 +42,19 @@ export interface DialnexaLogger {
 export const DIALNEXA_CLIENT_DEPS = Symbol('DIALNEXA_CLIENT_DEPS');
 
 export interface RequestOptions {
+  /** Ends waits and the request in flight; once aborted, nothing more is sent. */
   signal?: AbortSignal;
+}
+
+/** For the requests that change a workflow upstream (cancel, DELETE): see DestructiveCallGate. */
+export interface DestructiveRequestOptions extends RequestOptions {
+  /**
+   * Runs right before each attempt's bytes may leave the process: after the rate gate let it
+   * through, for the first attempt and every resend after a 429. When it throws, nothing is sent.
+   */
+  beforeSend: () => Promise<void>;
+  /** Runs once each attempt was answered, with its status, before anything else happens. */
+  afterAnswer: (status: number) => Promise<void>;
 }
 
 type Method = 'GET' | 'POST' | 'DELETE';
@@ -60,6 +72,8 @@ interface Call extends UpstreamRequestContext {
   query?: string;
   retry: RetryPolicy;
   signal?: AbortSignal;
+  beforeSend?: () => Promise<void>;
+  afterAnswer?: (status: number) => Promise<void>;
 }
 
 interface Reply {
@@ -228,12 +242,12 @@ export class DialnexaClient implements OnApplicationShutdown {
   }
 
   /** 409 means already completed or cancelled: for a teardown, the same as a successful cancel. */
-  async cancelWorkflow(workflowId: string, opts: RequestOptions = {}): Promise<CancelOutcome> {
+  async cancelWorkflow(workflowId: string, opts: DestructiveRequestOptions): Promise<CancelOutcome> {
     const call: Call = {
       method: 'POST',
       path: `${this.workflowPath(workflowId)}/cancel`,
       retry: 'rate-limit-only',
-      signal: opts.signal,
+      ...opts,
     };
     const reply = await this.send(call);
     if (reply.status >= 200 && reply.status < 300) return 'cancelled';
@@ -245,12 +259,12 @@ export class DialnexaClient implements OnApplicationShutdown {
    * 404 is an error here: only the caller knows whether it had sent a DELETE before (then the
    * 404 proves the deletion) or never did (then the workflow was never there to delete).
    */
-  async deleteWorkflow(workflowId: string, opts: RequestOptions = {}): Promise<void> {
+  async deleteWorkflow(workflowId: string, opts: DestructiveRequestOptions): Promise<void> {
     const call: Call = {
       method: 'DELETE',
       path: this.workflowPath(workflowId),
       retry: 'rate-limit-only',
-      signal: opts.signal,
+      ...opts,
     };
     const reply = await this.send(call);
     if (reply.status >= 200 && reply.status < 300) return;
@@ -352,6 +366,8 @@ export class DialnexaClient implements OnApplicationShutdown {
     let rateLimited = 0;
     for (;;) {
       await this.acquire(call);
+      if (signal?.aborted) throw signal.reason;
+      await call.beforeSend?.();
       sent++;
       const started = this.clock();
       let reply: Reply;
@@ -368,6 +384,7 @@ export class DialnexaClient implements OnApplicationShutdown {
         throw mapped;
       }
       this.gate.observe(rateLimitHeaders(reply.headers), reply.status);
+      await call.afterAnswer?.(reply.status);
       this.logger.debug(
         `${call.method} ${call.path} ${reply.status} ${this.clock() - started}ms attempt ${sent}`,
       );

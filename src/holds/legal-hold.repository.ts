@@ -36,14 +36,17 @@ export class LegalHoldRepository {
       const row = await tx.legalHold.create({
         data: { id: `hold_${ulid()}`, workflowId, reason, placedBy: actor },
       });
+      // every teardown not completed, failed ones included: a retry would otherwise resume it
       const unfinished = await tx.teardown.findMany({
-        where: { activeWorkflowId: workflowId },
-        select: { id: true, status: true, cancelSentAt: true },
+        where: { workflowId, status: { not: 'completed' } },
+        select: { id: true, status: true, cancelSentAt: true, deleteAttempts: true },
+        orderBy: { id: 'asc' },
       });
       const teardowns = unfinished.map((t) => ({
         id: t.id,
         status: t.status,
         cancelSent: t.cancelSentAt !== null,
+        deleteSent: t.deleteAttempts > 0,
       }));
       await appendInTransaction(tx, [
         {

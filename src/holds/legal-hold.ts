@@ -8,12 +8,17 @@ export interface LegalHold {
   liftedAt: Date | null;
 }
 
-/** A teardown of the held workflow that was unfinished when the hold was placed. */
+/**
+ * A teardown of the held workflow that was not completed when the hold was placed: running,
+ * awaiting approval, failed (it could be retried) or aborted.
+ */
 export interface HeldTeardown {
   id: string;
   status: string;
-  /** True when its cancel had already been sent: the hold came too late to stop it. */
+  /** True when its cancel may have reached DialNexa: the workflow is cancelled upstream already. */
   cancelSent: boolean;
+  /** True when a DELETE of it may have reached DialNexa: the hold may have come too late. */
+  deleteSent: boolean;
 }
 
 export function presentHold(hold: LegalHold) {

@@ -5,6 +5,7 @@ import { DialnexaModule } from '../dialnexa/dialnexa.module.js';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { TeardownController } from './teardown.controller.js';
 import { TeardownRepository } from './teardown.repository.js';
+import { DestructiveCallGate } from './destructive-call.gate.js';
 import { TeardownRunner } from './teardown.runner.js';
 import { TeardownService } from './teardown.service.js';
 import { TeardownWorker } from './teardown.worker.js';
@@ -12,6 +13,6 @@ import { TeardownWorker } from './teardown.worker.js';
 @Module({
   imports: [ArchiveModule, AuditModule, DialnexaModule, JobsModule],
   controllers: [TeardownController],
-  providers: [TeardownRepository, TeardownRunner, TeardownService, TeardownWorker],
+  providers: [TeardownRepository, DestructiveCallGate, TeardownRunner, TeardownService, TeardownWorker],
 })
 export class TeardownModule {}

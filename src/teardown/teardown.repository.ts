@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { ArchiveRef } from '../archive/manifest.js';
-import { appendInTransaction } from '../audit/audit.repository.js';
+import { appendInTransaction, hasEventInTransaction } from '../audit/audit.repository.js';
 import type { NewAuditEvent } from '../audit/audit-event.js';
 import { DomainError, type ErrorCode } from '../common/domain-error.js';
 import { newTeardownId } from '../common/ids.js';
@@ -235,15 +235,41 @@ export class TeardownRepository {
   }
 
   /**
-   * Records, before the cancel is sent, that it may reach DialNexa. From this commit on the
-   * teardown can no longer be aborted; an abort that committed first makes this fail instead.
+   * The destructive-call gate's transaction (see DestructiveCallGate), run right before each
+   * cancel or DELETE request leaves the process, resends included. Under the workflow's lock (the
+   * one a hold takes when it is placed) it checks, all at once:
+   * - the teardown's `archive.exported` event is committed, and `archive.finalized` before a DELETE;
+   * - no legal hold is in force on the workflow;
+   * - this worker's lease is current: its fencing token, and not expired;
+   * - the teardown is in the step's status (an abort moved it out);
+   * and then records the intent: `cancelSentAt` for a cancel; `deletePending` (and one more
+   * `deleteAttempts`) for a DELETE. `deletePendingBefore` says whether an earlier DELETE of this
+   * teardown may have been performed: only then may a 404 be taken as our deletion.
    */
-  async markCancelSending(teardown: Teardown): Promise<Teardown> {
+  async passDestructiveGate(
+    teardown: Teardown,
+    kind: 'cancel' | 'delete',
+  ): Promise<{ teardown: Teardown; deletePendingBefore: boolean }> {
     return this.prisma.$transaction(async (tx) => {
-      // A hold placed before this commit stops the teardown here; one placed after it waits for
-      // this lock and then reports the teardown as past its cancel.
       await lockWorkflow(tx, teardown.workflowId);
-      const holdId = teardown.cancelSentAt ? null : await activeHoldId(tx, teardown.workflowId);
+      await tx.$queryRaw`SELECT id FROM teardown WHERE id = ${teardown.id} FOR UPDATE`;
+      const row = await tx.teardown.findUnique({ where: { id: teardown.id } });
+      const live = await tx.$queryRaw<{ id: string }[]>`
+        SELECT id FROM teardown
+         WHERE id = ${teardown.id} AND fencing_token = ${teardown.fencingToken} AND lease_expires_at > now()`;
+      if (!row || live.length !== 1) throw new LeaseLostError(teardown.id);
+      const status = kind === 'cancel' ? 'cancelling' : 'deleting';
+      if (row.status !== status) throw new TeardownStoppedError(toDomain(row));
+      const required = kind === 'cancel' ? ['archive.exported'] : ['archive.exported', 'archive.finalized'];
+      for (const type of required as Array<'archive.exported' | 'archive.finalized'>) {
+        if (!(await hasEventInTransaction(tx, teardown.id, type))) {
+          throw new DomainError(
+            'INTERNAL_ERROR',
+            `refusing to ${kind} workflow ${teardown.workflowId} upstream: ${type} is not committed`,
+          );
+        }
+      }
+      const holdId = await activeHoldId(tx, teardown.workflowId);
       if (holdId) {
         throw new DomainError(
           'WORKFLOW_ON_HOLD',
@@ -254,29 +280,15 @@ export class TeardownRepository {
           },
         );
       }
-      const changed = await tx.teardown.updateMany({
-        where: { id: teardown.id, fencingToken: teardown.fencingToken, status: 'cancelling' },
-        data: { cancelSentAt: teardown.cancelSentAt ?? new Date(), updatedAt: new Date() },
+      const now = new Date();
+      const updated = await tx.teardown.update({
+        where: { id: teardown.id },
+        data:
+          kind === 'cancel'
+            ? { cancelSentAt: row.cancelSentAt ?? now, updatedAt: now }
+            : { deletePending: true, deleteAttempts: { increment: 1 }, updatedAt: now },
       });
-      if (changed.count !== 1) throw await this.whyRefused(tx, teardown);
-      return toDomain(await tx.teardown.findUniqueOrThrow({ where: { id: teardown.id } }));
-    });
-  }
-
-  /**
-   * Records, before a DELETE is sent, that one is in flight. Returns whether an earlier DELETE's
-   * answer never arrived (the flag was still set): only then may a 404 be taken as our deletion.
-   */
-  async markDeleteSending(teardown: Teardown): Promise<{ teardown: Teardown; earlierUnanswered: boolean }> {
-    return this.prisma.$transaction(async (tx) => {
-      const before = await tx.teardown.findUniqueOrThrow({ where: { id: teardown.id } });
-      const changed = await tx.teardown.updateMany({
-        where: { id: teardown.id, fencingToken: teardown.fencingToken, status: 'deleting' },
-        data: { deletePending: true, deleteAttempts: { increment: 1 }, updatedAt: new Date() },
-      });
-      if (changed.count !== 1) throw await this.whyRefused(tx, teardown);
-      const after = await tx.teardown.findUniqueOrThrow({ where: { id: teardown.id } });
-      return { teardown: toDomain(after), earlierUnanswered: before.deletePending };
+      return { teardown: toDomain(updated), deletePendingBefore: row.deletePending };
     });
   }
 
@@ -307,11 +319,20 @@ export class TeardownRepository {
       if (event.type === 'retry_requested') {
         // The same lock as `create`: without it a concurrent create and retry both pass the check
         // and the loser fails on the unique index instead of answering TEARDOWN_IN_PROGRESS.
-        await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`wf:${current.workflowId}`}, 0))) AS l`;
+        await lockWorkflow(tx, current.workflowId);
         const active = await tx.teardown.findUnique({
           where: { activeWorkflowId: current.workflowId },
           select: { id: true },
         });
+        // a hold stops everything, a retry included: it would send what the hold forbids
+        const holdId = await activeHoldId(tx, current.workflowId);
+        if (holdId) {
+          throw new DomainError(
+            'WORKFLOW_ON_HOLD',
+            `workflow ${current.workflowId} is under legal hold ${holdId}: lift it before retrying`,
+            { details: { holdId } },
+          );
+        }
         if (active) {
           throw new DomainError(
             'TEARDOWN_IN_PROGRESS',

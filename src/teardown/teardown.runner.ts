@@ -12,6 +12,7 @@ import type { JsonObject } from '../common/json.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
+import { DestructiveCallGate } from './destructive-call.gate.js';
 import { LeadCollector } from './lead-collector.js';
 import { isRunning, type Teardown, type TeardownStep } from './teardown.js';
 import {
@@ -42,6 +43,7 @@ export class TeardownRunner {
     private readonly dialnexa: DialnexaClient,
     private readonly archive: ArchiveService,
     private readonly anchors: AuditAnchorService,
+    private readonly gate: DestructiveCallGate,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -146,11 +148,11 @@ export class TeardownRunner {
       case 'audit':
         return (t) => this.commitArchiveEvent(t);
       case 'cancel':
-        return (t) => this.cancelWorkflow(t);
+        return (t) => this.cancelWorkflow(t, this.sendSignal(lease));
       case 'finalize':
         return (t) => this.finalizeArchive(t, lease.fence);
       case 'delete':
-        return (t) => this.deleteWorkflow(t);
+        return (t) => this.deleteWorkflow(t, this.sendSignal(lease));
     }
   }
 
@@ -201,7 +203,7 @@ export class TeardownRunner {
 
   /**
    * Step 3: `archive.exported` committed. Until this commit nothing may be sent upstream that
-   * changes the workflow; see `assertArchiveCommitted`.
+   * changes the workflow; DestructiveCallGate enforces it.
    */
   private async commitArchiveEvent(teardown: Teardown): Promise<Teardown> {
     const archive = requireArchive(teardown);
@@ -214,17 +216,19 @@ export class TeardownRunner {
     return this.advance(teardown, 'audit', {}, events);
   }
 
-  /** Step 4: the cancel; a 409 (already cancelled or completed) is success. */
-  private async cancelWorkflow(teardown: Teardown): Promise<Teardown> {
-    await this.assertArchiveCommitted(teardown);
-    const sending = await this.teardowns.markCancelSending(teardown);
-    const outcome = await this.dialnexa.cancelWorkflow(teardown.workflowId).catch((error: unknown) => {
-      throw goneIfNotFound(error, 'cancel');
-    });
+  /** Step 4: the cancel, through the gate; a 409 (already cancelled or completed) is success. */
+  private async cancelWorkflow(teardown: Teardown, signal: AbortSignal): Promise<Teardown> {
+    const sent = await this.gate.cancel(teardown, signal);
+    if (!sent.ok) throw goneIfNotFound(sent.error, 'cancel');
     const now = new Date();
-    return this.advance(sending, 'cancel', { cancelledAt: now, deleteWaitStartedAt: now }, [
-      this.event(sending, 'workflow.cancelled', { outcome }),
+    return this.advance(sent.teardown, 'cancel', { cancelledAt: now, deleteWaitStartedAt: now }, [
+      this.event(sent.teardown, 'workflow.cancelled', { outcome: sent.value }),
     ]);
+  }
+
+  /** Lease lost or shutdown: what the gate's requests are aborted by. */
+  private sendSignal(lease: LeaseKeeper): AbortSignal {
+    return AbortSignal.any([lease.signal, this.stopping.signal]);
   }
 
   /**
@@ -301,10 +305,8 @@ export class TeardownRunner {
     }
   }
 
-  /** Step 6: the delete, retried while DialNexa still sees leads in transit (409), within DELETE_SETTLE_TIMEOUT_S. */
-  private async deleteWorkflow(teardown: Teardown): Promise<Teardown> {
-    // the delete also waits for the final snapshot: the archive must show what is removed
-    await this.assertArchiveCommitted(teardown, 'archive.finalized');
+  /** Step 6: the delete, through the gate, retried while DialNexa still sees leads in transit (409), within DELETE_SETTLE_TIMEOUT_S. */
+  private async deleteWorkflow(teardown: Teardown, signal: AbortSignal): Promise<Teardown> {
     const { deleteSettleTimeoutS, deleteBackoffBaseMs, deleteBackoffMaxMs, stepAttempts } =
       this.config.runner;
     if (!teardown.deleteWaitStartedAt) {
@@ -314,43 +316,38 @@ export class TeardownRunner {
     let conflicts = 0;
     let transientFailures = 0;
     for (;;) {
-      const { teardown: sending, earlierUnanswered } = await this.teardowns.markDeleteSending(teardown);
-      teardown = sending;
-      try {
-        await this.dialnexa.deleteWorkflow(teardown.workflowId);
-        return this.completeDeletion(teardown, 'deleted');
-      } catch (error) {
-        const failure = asDomainError(error);
-        if (failure.code === 'WORKFLOW_NOT_FOUND') {
-          // Proof of our deletion only if an earlier DELETE of ours may have been performed.
-          if (earlierUnanswered)
-            return this.completeDeletion(teardown, 'confirmed_by_404_after_unanswered_delete');
-          throw goneIfNotFound(failure, 'delete');
-        }
-        if (failure.code === 'UPSTREAM_CONFLICT') {
-          teardown = await this.teardowns.update(teardown, { deletePending: false });
-          conflicts += 1;
-        } else if (failure.retryable && transientFailures + 1 < stepAttempts) {
-          transientFailures += 1; // the DELETE's outcome is unknown: deletePending stays set
-        } else {
-          throw failure;
-        }
-        const waited = Date.now() - waitStarted;
-        if (waited >= deleteSettleTimeoutS * 1000) {
-          throw new DomainError(
-            'DELETE_SETTLE_TIMEOUT',
-            `leads were still in transit after ${Math.round(waited / 1000)} s (${conflicts} answers 409)`,
-            { retryable: true, details: { conflicts } },
-          );
-        }
-        const backoff = Math.min(
-          deleteBackoffMaxMs,
-          deleteBackoffBaseMs * 2 ** Math.min(conflicts + transientFailures, 16),
-        );
-        await this.pause(
-          Math.min(backoff / 2 + Math.random() * (backoff / 2), deleteSettleTimeoutS * 1000 - waited + 1),
+      const sent = await this.gate.delete(teardown, signal);
+      teardown = sent.teardown;
+      if (sent.ok) return this.completeDeletion(teardown, 'deleted');
+      const failure = sent.error;
+      if (failure.code === 'WORKFLOW_NOT_FOUND') {
+        // Proof of our deletion only if an earlier DELETE of ours may have been performed.
+        if (sent.earlierDeleteUnanswered)
+          return this.completeDeletion(teardown, 'confirmed_by_404_after_unanswered_delete');
+        throw goneIfNotFound(failure, 'delete');
+      }
+      if (failure.code === 'UPSTREAM_CONFLICT') {
+        conflicts += 1; // the gate cleared deletePending: a 409 was not performed
+      } else if (failure.retryable && transientFailures + 1 < stepAttempts) {
+        transientFailures += 1; // no answer, or a 5xx: the outcome is unknown, deletePending stays set
+      } else {
+        throw failure;
+      }
+      const waited = Date.now() - waitStarted;
+      if (waited >= deleteSettleTimeoutS * 1000) {
+        throw new DomainError(
+          'DELETE_SETTLE_TIMEOUT',
+          `leads were still in transit after ${Math.round(waited / 1000)} s (${conflicts} answers 409)`,
+          { retryable: true, details: { conflicts } },
         );
       }
+      const backoff = Math.min(
+        deleteBackoffMaxMs,
+        deleteBackoffBaseMs * 2 ** Math.min(conflicts + transientFailures, 16),
+      );
+      await this.pause(
+        Math.min(backoff / 2 + Math.random() * (backoff / 2), deleteSettleTimeoutS * 1000 - waited + 1),
+      );
     }
   }
 
@@ -363,22 +360,6 @@ export class TeardownRunner {
         archive: teardown.archive?.manifestKey ?? null,
       }),
     ]);
-  }
-
-  /**
-   * THE rule of the service: nothing that changes the workflow upstream (cancel, delete) is sent
-   * unless the `archive.exported` event of this teardown is committed. Checked against the
-   * database, not the in-memory state, right before every such request.
-   */
-  private async assertArchiveCommitted(teardown: Teardown, also?: 'archive.finalized'): Promise<void> {
-    for (const type of also ? (['archive.exported', also] as const) : (['archive.exported'] as const)) {
-      if (!(await this.audit.has(teardown.id, type))) {
-        throw new DomainError(
-          'INTERNAL_ERROR',
-          `refusing to change workflow ${teardown.workflowId} upstream: ${type} is not committed`,
-        );
-      }
-    }
   }
 
   private async *leadHistories(teardown: Teardown): AsyncGenerator<JsonObject> {
@@ -512,6 +493,11 @@ class LeaseKeeper {
       Math.max(1000, (leaseSeconds * 1000) / 3),
     );
     this.timer.unref();
+  }
+
+  /** Aborted when the lease is lost. */
+  get signal(): AbortSignal {
+    return this.aborter.signal;
   }
 
   /** Set when a renewal or a fence check was refused: another worker may claim the teardown. */

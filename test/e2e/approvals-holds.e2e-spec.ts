@@ -232,7 +232,7 @@ describe('approvals and legal holds (e2e)', () => {
         body: { workflowId, reason: 'subpoena' },
       });
       expect(placed.status).toBe(201);
-      expect(placed.body['teardowns']).toEqual([{ id, status: 'exporting', cancelSent: false }]);
+      expect(placed.body['teardowns']).toEqual([{ id, status: 'exporting', cancelSent: false, deleteSent: false }]);
       sim.faults.clear();
 
       const stopped = await client.waitForEnd(id);

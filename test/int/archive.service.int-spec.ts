@@ -19,11 +19,7 @@ import {
 import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { ArchiveService, type ArchiveTarget, type ExportSource } from '../../src/archive/archive.service.js';
-import {
-  ArchiveStoreClient,
-  type Retention,
-  type StoredObject,
-} from '../../src/archive/archive-store.client.js';
+import { ArchiveStoreClient, type StoredObject } from '../../src/archive/archive-store.client.js';
 import { type ArchiveRef, type Manifest, serializeManifest } from '../../src/archive/manifest.js';
 import { DomainError } from '../../src/common/domain-error.js';
 import { newTeardownId } from '../../src/common/ids.js';

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditRepository } from '../../src/audit/audit.repository.js';
 import type { NewAuditEvent } from '../../src/audit/audit-event.js';
 import { PrismaService } from '../../src/db/prisma.service.js';
+import { LegalHoldRepository } from '../../src/holds/legal-hold.repository.js';
 import type { NewTeardown, Teardown, TeardownError } from '../../src/teardown/teardown.js';
 import {
   type IdempotencyClaim,
@@ -71,6 +72,7 @@ describe(TeardownRepository.name, () => {
   let prisma: PrismaService;
   let audit: AuditRepository;
   let sut: TeardownRepository;
+  let holds: LegalHoldRepository;
   let lock: SuiteLock;
 
   beforeAll(async () => {
@@ -78,6 +80,7 @@ describe(TeardownRepository.name, () => {
     prisma = new PrismaService(buildConfig());
     audit = new AuditRepository(prisma);
     sut = new TeardownRepository(prisma);
+    holds = new LegalHoldRepository(prisma);
   }, SUITE_LOCK_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -113,6 +116,28 @@ describe(TeardownRepository.name, () => {
     teardown = await sut.update(teardown, { status: 'cancelling', step: 'cancel' });
     if (status === 'cancelling') return teardown;
     return sut.update(teardown, { status: 'deleting', step: 'delete', cancelledAt: new Date() });
+  }
+
+  /** Commits the archive events the destructive-call gate requires (as the runner's steps do). */
+  async function archived(
+    teardown: Teardown,
+    types: ReadonlyArray<'archive.exported' | 'archive.finalized'> = [
+      'archive.exported',
+      'archive.finalized',
+    ],
+  ): Promise<Teardown> {
+    await sut.update(
+      teardown,
+      {},
+      types.map((type) => ({
+        actor: 'system',
+        teardownId: teardown.id,
+        workflowId: teardown.workflowId,
+        type,
+        details: {},
+      })),
+    );
+    return (await sut.findById(teardown.id))!;
   }
 
   async function failed(error: TeardownError, input: NewTeardown = build()): Promise<Teardown> {
@@ -332,12 +357,12 @@ describe(TeardownRepository.name, () => {
         code: 'LEASE_LOST',
         retryable: true,
       });
-      await expect(sut.markCancelSending({ ...exporting, status: 'cancelling' })).rejects.toBeInstanceOf(
-        LeaseLostError,
-      );
-      await expect(sut.markDeleteSending({ ...exporting, status: 'deleting' })).rejects.toBeInstanceOf(
-        LeaseLostError,
-      );
+      await expect(
+        sut.passDestructiveGate({ ...exporting, status: 'cancelling' }, 'cancel'),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(
+        sut.passDestructiveGate({ ...exporting, status: 'deleting' }, 'delete'),
+      ).rejects.toBeInstanceOf(LeaseLostError);
       await expect(sut.renewLease(first.id, first.fencingToken, 30)).resolves.toBe(false);
       await sut.release(first.id, first.fencingToken);
       // none of the refused writes landed, and the stale release left the new lease alone
@@ -448,8 +473,8 @@ describe(TeardownRepository.name, () => {
       const aborted = await sut.applyCommand(runner.id, abortRequested, auditOf('teardown.aborted'));
 
       expect(aborted).toMatchObject({ id: runner.id, status: 'aborted', cancelSentAt: null });
-      await expect(sut.markCancelSending(runner)).rejects.toBeInstanceOf(TeardownStoppedError);
-      await expect(sut.markCancelSending(runner)).rejects.toMatchObject({
+      await expect(sut.passDestructiveGate(runner, 'cancel')).rejects.toBeInstanceOf(TeardownStoppedError);
+      await expect(sut.passDestructiveGate(runner, 'cancel')).rejects.toMatchObject({
         code: 'TEARDOWN_NOT_ABORTABLE',
         current: { status: 'aborted' },
       });
@@ -461,7 +486,10 @@ describe(TeardownRepository.name, () => {
     });
 
     it('refuses to abort once the cancel may have reached DialNexa, and records nothing', async () => {
-      const runner = await sut.markCancelSending(await running('cancelling'));
+      const { teardown: runner } = await sut.passDestructiveGate(
+        await archived(await running('cancelling')),
+        'cancel',
+      );
       expect(runner.cancelSentAt).toBeInstanceOf(Date);
 
       await expect(
@@ -482,36 +510,85 @@ describe(TeardownRepository.name, () => {
     });
   });
 
-  describe('markDeleteSending', () => {
+  describe('passDestructiveGate', () => {
     it('reports an earlier DELETE as unanswered only while nothing cleared deletePending', async () => {
-      const runner = await running('deleting');
+      const runner = await archived(await running('deleting'));
 
-      const first = await sut.markDeleteSending(runner);
-      const second = await sut.markDeleteSending(first.teardown);
+      const first = await sut.passDestructiveGate(runner, 'delete');
+      const second = await sut.passDestructiveGate(first.teardown, 'delete');
 
       expect(first).toMatchObject({
-        earlierUnanswered: false,
+        deletePendingBefore: false,
         teardown: { deletePending: true, deleteAttempts: 1 },
       });
       expect(second).toMatchObject({
-        earlierUnanswered: true,
+        deletePendingBefore: true,
         teardown: { deletePending: true, deleteAttempts: 2 },
       });
       const answered = await sut.update(second.teardown, { deletePending: false });
-      await expect(sut.markDeleteSending(answered)).resolves.toMatchObject({
-        earlierUnanswered: false,
+      await expect(sut.passDestructiveGate(answered, 'delete')).resolves.toMatchObject({
+        deletePendingBefore: false,
         teardown: { deleteAttempts: 3 },
       });
     });
 
     it('refuses a teardown that is not deleting', async () => {
-      const runner = await running('cancelling');
+      const runner = await archived(await running('cancelling'));
 
-      await expect(sut.markDeleteSending(runner)).rejects.toBeInstanceOf(TeardownStoppedError);
+      await expect(sut.passDestructiveGate(runner, 'delete')).rejects.toBeInstanceOf(TeardownStoppedError);
       await expect(sut.findById(runner.id)).resolves.toMatchObject({
         deletePending: false,
         deleteAttempts: 0,
       });
+    });
+
+    it('refuses a cancel without a committed archive.exported, and a DELETE without archive.finalized, recording nothing', async () => {
+      const cancelling = await running('cancelling');
+      await expect(sut.passDestructiveGate(cancelling, 'cancel')).rejects.toMatchObject({
+        code: 'INTERNAL_ERROR',
+        message: expect.stringContaining('archive.exported is not committed'),
+      });
+      await expect(sut.findById(cancelling.id)).resolves.toMatchObject({ cancelSentAt: null });
+
+      const deleting = await archived(await running('deleting'), ['archive.exported']);
+      await expect(sut.passDestructiveGate(deleting, 'delete')).rejects.toMatchObject({
+        message: expect.stringContaining('archive.finalized is not committed'),
+      });
+      await expect(sut.findById(deleting.id)).resolves.toMatchObject({
+        deletePending: false,
+        deleteAttempts: 0,
+      });
+    });
+
+    it('refuses every cancel and DELETE while a hold is in force, a cancel already sent included', async () => {
+      const cancelling = await archived(await running('cancelling'));
+      const { teardown: sent } = await sut.passDestructiveGate(cancelling, 'cancel');
+      const hold = await holds.place(sent.workflowId, 'litigation', 'ops-admin');
+
+      await expect(sut.passDestructiveGate(sent, 'cancel')).rejects.toMatchObject({
+        code: 'WORKFLOW_ON_HOLD',
+        details: { holdId: hold.hold.id },
+      });
+      const deleting = await archived(await running('deleting'));
+      await holds.place(deleting.workflowId, 'litigation', 'ops-admin');
+      await expect(sut.passDestructiveGate(deleting, 'delete')).rejects.toMatchObject({
+        code: 'WORKFLOW_ON_HOLD',
+      });
+      await expect(sut.findById(deleting.id)).resolves.toMatchObject({
+        deletePending: false,
+        deleteAttempts: 0,
+      });
+    });
+
+    it('refuses a worker whose lease ran out, even before anyone claimed the teardown', async () => {
+      const runner = await archived(await running('cancelling'));
+      await database().query(
+        `UPDATE teardown SET lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+        [runner.id],
+      );
+
+      await expect(sut.passDestructiveGate(runner, 'cancel')).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(sut.findById(runner.id)).resolves.toMatchObject({ cancelSentAt: null });
     });
   });
 
