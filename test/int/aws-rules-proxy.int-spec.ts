@@ -20,6 +20,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { AwsRulesProxy, fetchRefusals } from '../support/aws-rules-proxy.ts';
 import {
@@ -27,6 +28,7 @@ import {
   ensureDefaultRetentionBucket,
 } from '../support/default-retention-bucket.ts';
 import { requireS3 } from '../support/int-env.ts';
+import { sleep, until } from '../support/test-services.ts';
 
 requireS3();
 const BUCKET = process.env['S3_BUCKET']!;
@@ -374,6 +376,27 @@ describe(AwsRulesProxy.name, () => {
           code: 'NotImplemented',
         },
       );
+      await expect(exists(BUCKET, key)).resolves.toBe(false);
+    });
+  });
+
+  describe('connection cuts (the chaos S3Proxy in front)', () => {
+    it('neither forwards nor counts as a refusal a request whose client went away mid-body', async () => {
+      const key = `${PREFIX}cut/half.json`;
+      const refusals = sut.refusals.length;
+      const { hostname, port } = new URL(sut.url);
+      const socket = connect(Number(port), hostname);
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `PUT /${BUCKET}/${key} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Length: 100\r\n\r\n0123456789`,
+      );
+      await until('the proxy to see the request', () => sut.requests.some((r) => r.key === key));
+
+      socket.destroy();
+      await sleep(200);
+
+      expect(sut.refusals).toHaveLength(refusals);
+      expect(sut.requests.find((r) => r.key === key)?.status).toBe(0);
       await expect(exists(BUCKET, key)).resolves.toBe(false);
     });
   });
