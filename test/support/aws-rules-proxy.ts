@@ -150,6 +150,7 @@ export class AwsRulesProxy {
       if (refusal) return this.refuse(request, refusal, res);
       if (isCreateOnly(request)) return await this.createOnly(request, body, req, res);
       await this.forward(req, body, res);
+      if (request.operation === 'PutObjectLockConfiguration') this.defaultRetention.delete(request.bucket);
     } catch (error) {
       // The proxy could not learn what it needs from the store: a 500, which clients retry.
       const message = `aws-rules-proxy: ${error instanceof Error ? error.message : String(error)}`;
@@ -196,7 +197,6 @@ export class AwsRulesProxy {
   }
 
   private hasDefaultRetention(request: S3Request): Promise<boolean> {
-    if (request.operation === 'PutObjectLockConfiguration') this.defaultRetention.delete(request.bucket);
     if (request.operation !== 'PutObject' && request.operation !== 'UploadPart')
       return Promise.resolve(false);
     let known = this.defaultRetention.get(request.bucket);
