@@ -3,9 +3,11 @@
  * e2e-global-setup.ts): AWS would have refused it too, though Ceph accepted it.
  *
  * Refusals are read after each test, so one made between two tests (in a suite's beforeAll, or by
- * a service still at work after the previous test) fails the next test. A 412 on a create-only
- * write is not a refusal of this kind: a correct client expects it. Connection cuts by the chaos
- * S3Proxy never reach the AWS-rules proxy as refusals.
+ * a service still at work after the previous test) fails the next test; one made after a file's
+ * last test (while its suite stops its services) fails the file, in this root-level afterAll that
+ * runs after the suite's own. A 412 on a create-only write is not a refusal of this kind: a correct
+ * client expects it. Connection cuts by the chaos S3Proxy never reach the AWS-rules proxy as
+ * refusals.
  */
 import { fetchRefusals, formatRefusals } from './aws-rules-proxy.ts';
 
@@ -14,17 +16,21 @@ if (!proxyUrl) throw new Error('AWS_RULES_PROXY_URL is not set: the e2e global s
 
 let seen = 0;
 
-beforeAll(async () => {
-  seen = (await fetchRefusals(proxyUrl)).total;
-});
-
-afterEach(async () => {
-  const { total, refusals } = await fetchRefusals(proxyUrl, seen);
+async function failOnNewRefusals(when: string): Promise<void> {
+  const { total, refusals } = await fetchRefusals(proxyUrl!, seen);
   seen = total;
   const violations = refusals.filter((r) => r.violation);
   if (violations.length > 0)
     throw new Error(
-      `${violations.length} S3 request(s) that AWS would refuse, refused by the AWS-rules proxy:\n` +
+      `${violations.length} S3 request(s) ${when} that AWS would refuse, refused by the AWS-rules proxy:\n` +
         formatRefusals(violations),
     );
+}
+
+beforeAll(async () => {
+  seen = (await fetchRefusals(proxyUrl)).total;
 });
+
+afterEach(() => failOnNewRefusals('during this test'));
+
+afterAll(() => failOnNewRefusals("after this file's last test"));
