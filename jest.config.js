@@ -45,6 +45,11 @@ export default {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       testTimeout: 90_000,
+      // All S3 traffic through the AWS-rules proxy, to a bucket with a default retention rule; a
+      // request AWS would refuse fails its test (test/support/aws-rules-proxy.ts).
+      globalSetup: '<rootDir>/test/support/e2e-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/e2e-global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/aws-rules-guard.ts'],
     },
   ],
 };

@@ -14,6 +14,10 @@
 # then generates the Prisma client, applies the migrations, builds dist/ (the e2e tests spawn
 # dist/main.js) and runs the unit, integration and e2e tiers. Every tier runs even when an
 # earlier one failed; the exit status is non-zero when anything failed.
+# The e2e tier's jest global set-up (test/support/e2e-global-setup.ts) also creates
+# "$S3_BUCKET-dr", an Object Lock bucket with a default retention rule, and sends all of the
+# tier's S3 traffic to it through the AWS-rules proxy, which fails any test that makes a request
+# AWS would refuse (Ceph accepts more than AWS does).
 set -euo pipefail
 
 
