@@ -485,10 +485,21 @@ export class ArchiveService {
     return adopted;
   }
 
-  /** Sets the retention on a version that lacks it (multipart uploads ignore lock headers on some stores), then confirms it. */
+  /**
+   * Sets the retention on a version that lacks it (multipart uploads ignore lock headers on some
+   * stores) or holds a shorter one (an object adopted from an earlier attempt was locked from its
+   * own write: it is extended, which Object Lock allows and which writes no new version), then
+   * confirms it.
+   */
   private async ensureRetention(object: StoredObject, retention: Retention): Promise<void> {
     const actual = await this.store.getRetention(object);
-    if (!actual || actual.mode !== retention.mode) await this.store.setRetention(object, retention);
+    if (
+      !actual ||
+      actual.mode !== retention.mode ||
+      actual.retainUntil.getTime() < retention.retainUntil.getTime() - 1000
+    ) {
+      await this.store.setRetention(object, retention);
+    }
     await this.confirmRetention(object, retention);
   }
 
