@@ -232,7 +232,9 @@ describe('approvals and legal holds (e2e)', () => {
         body: { workflowId, reason: 'subpoena' },
       });
       expect(placed.status).toBe(201);
-      expect(placed.body['teardowns']).toEqual([{ id, status: 'exporting', cancelSent: false, deleteSent: false }]);
+      expect(placed.body['teardowns']).toEqual([
+        { id, status: 'exporting', cancelSent: false, deleteSent: false },
+      ]);
       sim.faults.clear();
 
       const stopped = await client.waitForEnd(id);
@@ -244,12 +246,12 @@ describe('approvals and legal holds (e2e)', () => {
       expect(mutations(workflowId)).toEqual([]);
       expect(sim.exists(workflowId)).toBe(true);
 
-      await expect(client.call('POST', `/v1/teardowns/${id}/retry`)).resolves.toMatchObject({ status: 202 });
-      // still held: the retry stops at the cancel again
-      await expect(client.waitForEnd(id)).resolves.toMatchObject({
-        status: 'failed',
-        error: { code: 'WORKFLOW_ON_HOLD' },
+      // still held: a retry is refused outright, and nothing is sent
+      await expect(client.call('POST', `/v1/teardowns/${id}/retry`)).resolves.toMatchObject({
+        status: 409,
+        body: { code: 'WORKFLOW_ON_HOLD' },
       });
+      await expect(client.get(id, KEYS.admin)).resolves.toMatchObject({ body: { status: 'failed' } });
       expect(mutations(workflowId)).toEqual([]);
 
       await client.call('DELETE', `/v1/holds/${String(placed.body['id'])}`, { key: KEYS.admin });
