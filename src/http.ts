@@ -1,10 +1,13 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { literalMalformedEscapes } from './common/path-escapes.middleware.js';
 import type { AppConfig } from './config/app.config.js';
 
 /** HTTP settings shared by main.ts and the end-to-end tests, so tests run the app as deployed. */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // before routing, which decodes path parameters
+  app.use(literalMalformedEscapes);
   // Bodies are JSON only and small; anything larger is refused (413) before it is parsed.
   app.useBodyParser('json', { limit: config.bodyLimitBytes, strict: true, type: () => true });
 }

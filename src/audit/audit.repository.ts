@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { toStorableJson, toStorableText } from '../common/text.js';
 import { type Prisma, PrismaService } from '../db/prisma.service.js';
 import type { AuditEvent, AuditEventType, NewAuditEvent } from './audit-event.js';
 import { auditHash, GENESIS_HASH } from './audit-hash.js';
@@ -126,28 +127,27 @@ export async function appendInTransaction(tx: Tx, events: NewAuditEvent[]): Prom
   const written: AuditEvent[] = [];
   for (const event of events) {
     seq += 1;
+    // Details often quote DialNexa (an error message, a lead field). PostgreSQL refuses U+0000 and
+    // lone surrogates in jsonb, and a refused append loses the fact it records (a failure never
+    // recorded is a cancel sent again), so they are made storable here. This happens before the
+    // hash: what is hashed is exactly what is stored, and verifyChain recomputes the same hash.
     const unhashed = {
       ...event,
+      actor: toStorableText(event.actor),
       id: randomUUID(),
       seq,
       at: new Date().toISOString(),
-      details: JSON.parse(JSON.stringify(event.details)) as Record<string, unknown>,
+      details: toStorableJson(JSON.parse(JSON.stringify(event.details))) as Record<string, unknown>,
     };
     const full: AuditEvent = { ...unhashed, prevHash, hash: auditHash(prevHash, unhashed) };
-    await tx.auditEvent.create({
-      data: {
-        seq: BigInt(full.seq),
-        id: full.id,
-        at: new Date(full.at),
-        actor: full.actor,
-        teardownId: full.teardownId,
-        workflowId: full.workflowId,
-        type: full.type,
-        details: full.details as Prisma.InputJsonValue,
-        prevHash: full.prevHash,
-        hash: full.hash,
-      },
-    });
+    // Raw SQL, not `auditEvent.create`: Prisma's JSON input handling drops an own `__proto__` key,
+    // so the stored details would differ from the hashed ones. Here the text stored is the one
+    // JSON.stringify gives, and jsonb parses it back to the same value that was hashed.
+    await tx.$executeRaw`
+      INSERT INTO audit_event (seq, id, at, actor, teardown_id, workflow_id, type, details, prev_hash, hash)
+      VALUES (${BigInt(full.seq)}, ${full.id}::uuid, ${full.at}::timestamptz, ${full.actor},
+              ${full.teardownId}, ${full.workflowId}, ${full.type}, ${JSON.stringify(full.details)}::jsonb,
+              ${full.prevHash}, ${full.hash})`;
     written.push(full);
     prevHash = full.hash;
   }

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { DomainError, type ErrorCode } from './domain-error.js';
 import { httpStatusOf, reasonPhrase } from './error-status.js';
 import { currentRequestId } from './request-context.js';
+import { truncate } from './text.js';
 
 export interface ErrorBody {
   statusCode: number;
@@ -59,7 +60,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
           details: { fields: [{ field: '(body)', message: 'not valid JSON' }] },
         });
       case 404:
-        return new DomainError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.path.slice(0, 200)}`);
+        return new DomainError(
+          'ROUTE_NOT_FOUND',
+          `no route ${request.method} ${truncate(request.path, 200)}`,
+        );
       case 405:
         return new DomainError('ROUTE_NOT_FOUND', `method ${request.method} is not allowed here`);
       case 413:

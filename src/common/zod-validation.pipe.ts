@@ -1,6 +1,7 @@
 import { type PipeTransform } from '@nestjs/common';
 import type { z } from 'zod';
 import { DomainError } from './domain-error.js';
+import { toStorableText, truncate } from './text.js';
 
 /** Validates a body or query with a zod schema; every bad field is listed in `details.fields`. */
 export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unknown, z.output<S>> {
@@ -17,7 +18,7 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
       field: issue.path.length > 0 ? issue.path.join('.') : this.source,
       message:
         issue.code === 'unrecognized_keys'
-          ? `unknown field(s): ${issue.keys.map((k) => k.slice(0, 64)).join(', ')}`
+          ? `unknown field(s): ${issue.keys.map((k) => truncate(toStorableText(k), 64)).join(', ')}`
           : issue.message,
     }));
     throw new DomainError('VALIDATION_FAILED', 'the request is not valid', { details: { fields } });

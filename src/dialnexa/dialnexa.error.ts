@@ -1,4 +1,5 @@
 import { DomainError, type ErrorCode } from '../common/domain-error.js';
+import { truncate } from '../common/text.js';
 
 /** What every DialNexa error names: never the query string, never the key. */
 export interface UpstreamRequestContext {
@@ -6,6 +7,7 @@ export interface UpstreamRequestContext {
   path: string;
 }
 
+/** In code points, the ellipsis included. */
 const MAX_UPSTREAM_MESSAGE = 300;
 // `+14155550123`, `+1 (415) 555-0100`, or a bare run of 7+ digits: lead phone numbers must not leak
 // into error details, which callers see and audit events keep.
@@ -53,8 +55,8 @@ export function upstreamMessageOf(body: string, apiKey: string): string | undefi
       ? message
       : undefined;
   if (text === undefined || text === '') return undefined;
-  const scrubbed = scrub(text, apiKey);
-  return scrubbed.length > MAX_UPSTREAM_MESSAGE ? `${scrubbed.slice(0, MAX_UPSTREAM_MESSAGE)}…` : scrubbed;
+  // scrubbed before the cut, so that a phone number cut in half is still found whole
+  return truncate(scrub(text, apiKey), MAX_UPSTREAM_MESSAGE);
 }
 
 function classifyStatus(status: number): { code: ErrorCode; retryable: boolean } {

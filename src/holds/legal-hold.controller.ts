@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@ne
 import { Roles } from '../auth/api-key.guard.js';
 import type { Caller } from '../auth/caller.js';
 import { CurrentCaller } from '../auth/current-caller.decorator.js';
+import { PathIdPipe } from '../common/path-id.pipe.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import {
   holdIdSchema,
@@ -38,7 +39,7 @@ export class LegalHoldController {
   @Roles('admin')
   async lift(
     @CurrentCaller() caller: Caller,
-    @Param('id', new ZodValidationPipe(holdIdSchema, 'id')) id: string,
+    @Param('id', new PathIdPipe(holdIdSchema, 'HOLD_NOT_FOUND', 'hold')) id: string,
   ) {
     return presentHold(await this.holds.lift(id, caller.name));
   }

@@ -1,15 +1,12 @@
 import { z } from 'zod';
+import { freeText } from '../common/text.dto.js';
 import { workflowIdSchema } from '../teardown/teardown.dto.js';
 
 export const holdIdSchema = z.string().regex(/^hold_[0-9A-HJKMNP-TV-Z]{26}$/, 'is not a hold id');
 
 export const placeHoldSchema = z.strictObject({
   workflowId: workflowIdSchema,
-  reason: z
-    .string({ error: 'must be a string' })
-    .trim()
-    .min(3, 'must be 3-2000 characters')
-    .max(2000, 'must be 3-2000 characters'),
+  reason: freeText(3, 2000),
 });
 export type PlaceHoldDto = z.output<typeof placeHoldSchema>;
 

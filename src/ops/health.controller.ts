@@ -4,6 +4,7 @@ import { ArchiveStoreClient } from '../archive/archive-store.client.js';
 import { Public } from '../auth/api-key.guard.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { truncate } from '../common/text.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
 import { HealthRepository } from './health.repository.js';
 
@@ -78,7 +79,7 @@ async function timed(fn: () => Promise<void>): Promise<Check> {
     return {
       ok: false,
       ms: Date.now() - started,
-      reason: error instanceof Error ? error.message.slice(0, 200) : 'failed',
+      reason: error instanceof Error ? truncate(error.message, 200) : 'failed',
     };
   } finally {
     clearTimeout(timer);

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { Roles } from '../auth/api-key.guard.js';
 import type { Caller } from '../auth/caller.js';
 import { CurrentCaller } from '../auth/current-caller.decorator.js';
+import { PathIdPipe } from '../common/path-id.pipe.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import {
   createTeardownSchema,
@@ -18,7 +19,7 @@ import { presentTeardown } from './teardown.presenter.js';
 import type { Teardown } from './teardown.js';
 import { TeardownService } from './teardown.service.js';
 
-const idPipe = new ZodValidationPipe(teardownIdSchema, 'id');
+const idPipe = new PathIdPipe(teardownIdSchema, 'TEARDOWN_NOT_FOUND', 'teardown');
 const idempotencyPipe = new ZodValidationPipe(idempotencyKeySchema.optional(), 'Idempotency-Key');
 
 @Controller('v1/teardowns')

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeText } from '../common/text.dto.js';
 import { TEARDOWN_STATUSES } from './teardown.js';
 
 /** DialNexa ids are opaque: only a sanity check, never parsed further. */
@@ -8,22 +9,10 @@ export const workflowIdSchema = z
 
 export const teardownIdSchema = z.string().regex(/^td_[0-9A-HJKMNP-TV-Z]{26}$/, 'is not a teardown id');
 
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-
-/** Free text for people: no control characters other than line breaks and tabs. */
-const text = (min: number, max: number) =>
-  z
-    .string({ error: 'must be a string' })
-    .trim()
-    .min(min, `must be ${min}-${max} characters`)
-    .max(max, `must be ${min}-${max} characters`)
-    .refine((v) => !CONTROL_CHARACTERS.test(v), 'must not contain control characters');
-
 export const createTeardownSchema = z.strictObject({
   workflowId: workflowIdSchema,
-  reason: text(3, 2000),
-  ticket: text(1, 200).optional(),
+  reason: freeText(3, 2000),
+  ticket: freeText(1, 200).optional(),
   dryRun: z.boolean({ error: 'must be true or false' }).optional(),
   includeLeadHistory: z.boolean({ error: 'must be true or false' }).optional(),
 });
@@ -46,7 +35,7 @@ export const idempotencyKeySchema = z
 /** `{"comment": "…"}`; an empty body is an approval without comment. */
 export const decisionSchema = z
   .strictObject({
-    comment: text(1, 2000).optional(),
+    comment: freeText(1, 2000).optional(),
   })
   .default({});
 export type DecisionDto = z.output<typeof decisionSchema>;

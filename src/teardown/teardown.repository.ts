@@ -4,6 +4,7 @@ import { appendInTransaction, hasEventInTransaction } from '../audit/audit.repos
 import type { NewAuditEvent } from '../audit/audit-event.js';
 import { DomainError, type ErrorCode } from '../common/domain-error.js';
 import { newTeardownId } from '../common/ids.js';
+import { toStorableText, truncate } from '../common/text.js';
 import { type Prisma, PrismaService } from '../db/prisma.service.js';
 import { activeHoldId, lockWorkflow } from '../holds/legal-hold.repository.js';
 import {
@@ -69,6 +70,8 @@ export interface TeardownListFilter {
 }
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** In code points. Error messages quote DialNexa and S3, which bound nothing. */
+const MAX_ERROR_MESSAGE = 2000;
 
 /** The teardown table: the durable state machine. Every runner write is fenced by its token. */
 @Injectable()
@@ -536,7 +539,9 @@ function toData(patch: TeardownPatch): Prisma.TeardownUpdateManyMutationInput {
   if (patch.completedAt !== undefined) data.completedAt = patch.completedAt;
   if (patch.error !== undefined) {
     data.errorCode = patch.error?.code ?? null;
-    data.errorMessage = patch.error?.message ?? null;
+    // A failure must always be recordable: a refused write leaves the teardown running its step
+    // again (for the cancel, sending it again on every claim).
+    data.errorMessage = patch.error ? truncate(toStorableText(patch.error.message), MAX_ERROR_MESSAGE) : null;
     data.errorStep = patch.error?.step ?? null;
     data.errorRetryable = patch.error?.retryable ?? null;
   }

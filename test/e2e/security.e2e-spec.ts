@@ -85,6 +85,8 @@ interface Malformed {
   path: string;
   headers: ReadonlyArray<readonly [string, string]>;
   body?: Buffer;
+  /** Set on requests whose path names a teardown: a bad id is 404 TEARDOWN_NOT_FOUND, never 400. */
+  teardownIdRoute?: true;
 }
 
 function serialize(request: Malformed): Buffer {
@@ -367,6 +369,7 @@ const otherRouteRequest: fc.Arbitrary<Malformed> = fc.oneof(
       method: route === '/abort' || route === '/retry' ? 'POST' : 'GET',
       path: `/v1/teardowns/${id}${route}`,
       headers: auth,
+      teardownIdRoute: true,
     })),
   // list queries with an unknown parameter or a bad value
   fc
@@ -665,6 +668,16 @@ describe('security (e2e)', () => {
             throw new Error(`bad error fields: ${context}`);
           }
           if (INTERNALS.test(answer.body)) throw new Error(`internal detail in the body: ${context}`);
+          // an id names nothing whatever its form; only the HTTP parser (a bad header) answers 400
+          if (
+            request.teardownIdRoute &&
+            ((answer.status === 404 && body['code'] !== 'TEARDOWN_NOT_FOUND') ||
+              (answer.status === 400 && body['message'] !== 'the request is not valid HTTP'))
+          ) {
+            throw new Error(
+              `a teardown id route answered neither 404 TEARDOWN_NOT_FOUND nor a parser 400: ${context}`,
+            );
+          }
           if (
             Object.keys(answer.headers).some((name) => name.includes('injected') || name === 'set-cookie')
           ) {

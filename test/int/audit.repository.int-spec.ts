@@ -83,6 +83,27 @@ describe(AuditRepository.name, () => {
     await expect(sut.verifyChain(3)).resolves.toEqual({ ok: true, events: 4, head: stored[3]!.hash });
   });
 
+  it('stores details quoting anything upstream sent, hashing exactly what it stores', async () => {
+    const details = JSON.parse(
+      '{"message": "cut \\ud83d", "nul\\u0000key": "a\\u0000b", "__proto__": {"x": "\\udc00"},' +
+        ' "ok": "😀 שלום", "n": [1, -0, 1e21, "\\ud800\\ud800"]}',
+    ) as Record<string, unknown>;
+
+    const [written] = await sut.append([build({ details, actor: 'team\u0000a' })]);
+
+    const [stored] = await sut.forTeardown(written!.teardownId!);
+    expect(stored).toEqual(written);
+    expect(stored!.details).toEqual(
+      JSON.parse(
+        '{"message": "cut \uFFFD", "nul\uFFFDkey": "a\uFFFDb", "__proto__": {"x": "\uFFFD"},' +
+          ' "ok": "😀 שלום", "n": [1, 0, 1e21, "\uFFFD\uFFFD"]}',
+      ),
+    );
+    expect(stored!.actor).toBe('team\uFFFDa');
+    expect(Object.getPrototypeOf(stored!.details)).toBe(Object.prototype);
+    await expect(sut.verifyChain()).resolves.toEqual({ ok: true, events: 1, head: written!.hash });
+  });
+
   it('reports an empty chain as ok with the genesis hash as head', async () => {
     await expect(sut.verifyChain()).resolves.toEqual({ ok: true, events: 0, head: GENESIS_HASH });
   });

@@ -1052,6 +1052,24 @@ describe(DialnexaSimulator.name, () => {
       await expect(call(`/v1/workflows/${id}`, { method: 'DELETE' })).resolves.toMatchObject({ status: 200 });
     });
 
+    it('forbid answers with the given message, any Unicode escaped as JSON escapes it', async () => {
+      const id = sut.addWorkflow();
+      const message = `no 😀 \u0000 \ud800 ${'x'.repeat(1000)}`;
+      sut.faults.forbid({ method: 'POST', path: /\/cancel$/, message });
+
+      const response = await fetch(`${sut.url}/v1/workflows/${id}/cancel`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${DEFAULT_API_KEY}` },
+      });
+      const text = await response.text();
+
+      expect(response.status).toBe(403);
+      expect(text).toContain('\\u0000');
+      expect(text).toContain('\\ud800');
+      expect(JSON.parse(text)).toEqual({ statusCode: 403, message, error: 'Forbidden' });
+      expect(sut.snapshot(id)!.workflow['status']).toBe('active');
+    });
+
     it('random faults are seeded, so a run can be replayed', async () => {
       const id = sut.addWorkflow({ id: 'wfl_randomfaults1' });
       const outcomes = async (): Promise<number[]> => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditRepository } from '../../src/audit/audit.repository.js';
 import type { NewAuditEvent } from '../../src/audit/audit-event.js';
+import { isStorableText } from '../../src/common/text.js';
 import { PrismaService } from '../../src/db/prisma.service.js';
 import { LegalHoldRepository } from '../../src/holds/legal-hold.repository.js';
 import type { NewTeardown, Teardown, TeardownError } from '../../src/teardown/teardown.js';
@@ -463,6 +464,72 @@ describe(TeardownRepository.name, () => {
       await sut.update(teardown, { status: 'completed', deletedAt: new Date(), completedAt: new Date() });
 
       await expect(sut.create(input, null)).resolves.toMatchObject({ kind: 'created' });
+    });
+  });
+
+  describe('recording a failure, whatever its message holds', () => {
+    // Upstream messages are cut at 300 code points; a naive cut left half an emoji, which
+    // PostgreSQL's jsonb refused, so the failure was never recorded and the cancel was re-sent.
+    const emojiAtTheCut = `DialNexa answered 403: ${'x'.repeat(276)}\ud83d`;
+    const thousand = Array.from({ length: 250 }, (_, i) => ['😀', '\u0000', '\ud800', 'é'][i % 4]).join('');
+    it.each([
+      ['half an emoji at the truncation boundary', emojiAtTheCut],
+      ['U+0000', 'before\u0000after'],
+      ['a lone low surrogate', 'x\udc00y'],
+      ['1,000 characters of emoji, U+0000 and lone surrogates', thousand.repeat(4)],
+      ['100,000 characters', `${'😀'.repeat(50_000)}\u0000`],
+    ])('records it with %s, the failure and its audit event together', async (_, message) => {
+      const teardown = await running('cancelling');
+      const error = buildError({ code: 'UPSTREAM_FORBIDDEN', message, retryable: false });
+
+      const failed = await sut.update(teardown, { status: 'failed', error }, [
+        {
+          actor: 'system',
+          teardownId: teardown.id,
+          workflowId: teardown.workflowId,
+          type: 'teardown.failed',
+          details: { ...error, step: 'cancel', [`key${message.slice(0, 40)}`]: message },
+        },
+      ]);
+
+      expect(failed).toMatchObject({
+        status: 'failed',
+        cancelSentAt: null,
+        error: { code: 'UPSTREAM_FORBIDDEN', step: 'cancel', retryable: false },
+      });
+      expect(isStorableText(failed.error!.message)).toBe(true);
+      expect(failed.error!.message.length).toBeGreaterThan(0);
+      await expect(sut.findById(teardown.id)).resolves.toEqual(failed);
+      // once failed, no runner claims it again (the bug re-sent the cancel on every claim)
+      await expect(sut.claim(teardown.id, 'worker-2', 30)).resolves.toBeNull();
+      const events = await audit.forTeardown(teardown.id);
+      expect(events.map((e) => e.type)).toEqual(['teardown.requested', 'teardown.failed']);
+      expect(isStorableText(JSON.stringify(events[1]!.details))).toBe(true);
+      await expect(audit.verifyChain()).resolves.toMatchObject({ ok: true, events: 2 });
+    });
+
+    it('keeps a storable message as it was, emoji and all', async () => {
+      const message = `DialNexa answered 403: ${'x'.repeat(276)}😀 שלום e\u0301 \u2028`;
+      const teardown = await running('cancelling');
+
+      const failed = await sut.update(teardown, { status: 'failed', error: buildError({ message }) });
+
+      expect(failed.error!.message).toBe(message);
+      await expect(
+        database().query('SELECT error_message FROM teardown WHERE id = $1', [teardown.id]),
+      ).resolves.toEqual([{ error_message: message }]);
+    });
+
+    it('bounds a huge message without splitting a character', async () => {
+      const teardown = await running('cancelling');
+
+      const failed = await sut.update(teardown, {
+        status: 'failed',
+        error: buildError({ message: '😀'.repeat(100_000) }),
+      });
+
+      expect(failed.error!.message.isWellFormed()).toBe(true);
+      expect([...failed.error!.message].length).toBeLessThanOrEqual(2000);
     });
   });
 

@@ -466,7 +466,7 @@ export class DialnexaSimulator {
       url.searchParams,
       req.headers.authorization,
       bucket,
-      fault?.kind === 'forbid',
+      fault?.kind === 'forbid' ? (fault.message ?? 'Forbidden resource') : undefined,
       now,
     );
     if (fault?.kind === 'dropAfterPerform' || clientGone) {
@@ -537,7 +537,8 @@ export class DialnexaSimulator {
     query: URLSearchParams,
     authorization: string | undefined,
     bucket: string,
-    forbidden: boolean,
+    /** The message of the 403 a `forbid` fault answers with, if one matched. */
+    forbidden: string | string[] | undefined,
     now: number,
   ): ApiResponse {
     const throttle = this.limiter.hit(bucket, now);
@@ -566,7 +567,7 @@ export class DialnexaSimulator {
     const token = this.bearerToken(authorization);
     const key = token === undefined ? undefined : this.apiKeys.get(token);
     if (!key) return fail(401, 'Unauthorized');
-    if (forbidden) return fail(403, 'Forbidden resource');
+    if (forbidden !== undefined) return fail(403, forbidden);
     if (method === 'GET' && !key.canRead) return fail(403, 'Forbidden resource');
     if (method === 'DELETE' && !key.canDelete) return fail(403, 'Forbidden resource');
 

@@ -30,7 +30,7 @@ export type FaultAction =
   | { kind: 'reset' }
   | { kind: 'dropAfterPerform' }
   | { kind: 'rateLimit'; retryAfterS: number }
-  | { kind: 'forbid' }
+  | { kind: 'forbid'; message?: string | string[] }
   | { kind: 'inTransitConflict' };
 
 interface CountedRule {
@@ -57,6 +57,7 @@ export interface SerializedFault {
   resetRate?: number;
   rateLimitRate?: number;
   seed?: number;
+  message?: string | string[];
 }
 
 function matches(match: FaultMatch, method: string, path: string): boolean {
@@ -82,7 +83,7 @@ export class Faults {
   private counted: CountedRule[] = [];
   private delays: Array<{ match: FaultMatch; ms: number }> = [];
   private hangs: FaultMatch[] = [];
-  private forbidden: FaultMatch[] = [];
+  private forbidden: Array<{ match: FaultMatch; message?: string | string[] }> = [];
   private randoms: RandomRule[] = [];
   /** Requests held by `hang`, released by `clear` (or dropped by the simulator's stop). */
   private hangWaiters = new Set<() => void>();
@@ -152,9 +153,14 @@ export class Faults {
     this.hangs.push(pickMatch(match));
   }
 
-  /** Answers matching requests 403, as for a key without the permission, until cleared. */
-  forbid(match: FaultMatch = {}): void {
-    this.forbidden.push(pickMatch(match));
+  /**
+   * Answers matching requests 403, as for a key without the permission, until cleared. The
+   * error body is DialNexa's (NestJS's) with `message` as given, by default "Forbidden resource":
+   * real messages can be long and hold any Unicode, which JSON escapes as it must (`\u0000`, a
+   * lone surrogate as `\ud800`).
+   */
+  forbid(options: FaultMatch & { message?: string | string[] } = {}): void {
+    this.forbidden.push({ match: pickMatch(options), message: options.message });
   }
 
   /** Seeded random failures on each matching request, until cleared. */
@@ -202,7 +208,11 @@ export class Faults {
       case 'hang':
         return this.hang(match);
       case 'forbid':
-        return this.forbid(match);
+        return this.forbid({
+          ...match,
+          message:
+            typeof fault.message === 'string' || Array.isArray(fault.message) ? fault.message : undefined,
+        });
       case 'inTransitConflictNext':
         return this.inTransitConflictNext(count, match);
       case 'random':
@@ -251,7 +261,8 @@ export class Faults {
       this.counted = this.counted.filter((candidate) => candidate.remaining > 0);
       return rule.action;
     }
-    if (this.forbidden.some((match) => matches(match, method, path))) return { kind: 'forbid' };
+    const forbidden = this.forbidden.find((rule) => matches(rule.match, method, path));
+    if (forbidden) return { kind: 'forbid', message: forbidden.message };
     for (const rule of this.randoms) {
       if (!matches(rule.match, method, path)) continue;
       const roll = rule.next();
