@@ -21,6 +21,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DomainError } from '../common/domain-error.js';
+import { truncate } from '../common/text.js';
 import type { AppConfig, ArchiveLockMode } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
@@ -499,6 +500,5 @@ function isNotFound(error: unknown): boolean {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 300);
-  return String(error).slice(0, 300);
+  return truncate(error instanceof Error ? `${error.name}: ${error.message}` : String(error), 300);
 }

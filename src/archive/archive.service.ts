@@ -6,6 +6,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { canonicalJson } from '../common/canonical-json.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
+import { truncate } from '../common/text.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import {
@@ -633,7 +634,7 @@ function cannotAdopt(key: string, why: string): DomainError {
 function verificationFailed(problems: string[]): DomainError {
   return new DomainError(
     'ARCHIVE_VERIFICATION_FAILED',
-    `the archive does not match its manifest: ${problems[0]}`,
+    `the archive does not match its manifest: ${truncate(problems[0] ?? '', 500)}`,
     {
       details: { problems },
       retryable: false,
@@ -645,7 +646,7 @@ function asDomainError(error: unknown, key: string): DomainError {
   if (isDomainError(error)) return error;
   return new DomainError(
     'ARCHIVE_WRITE_FAILED',
-    `writing ${key} failed: ${(error as Error)?.message ?? String(error)}`,
+    `writing ${key} failed: ${truncate((error as Error)?.message ?? String(error), 500)}`,
     {
       retryable: true,
       cause: error,
