@@ -52,7 +52,8 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   private authenticate(header: string | undefined): Caller {
-    const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? '');
+    // the auth scheme is case-insensitive (RFC 9110, section 11.1)
+    const match = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(header ?? '');
     if (!match) throw new DomainError('UNAUTHENTICATED', 'send Authorization: Bearer <API key>');
     const presented = createHash('sha256').update(match[1]!, 'utf8').digest();
     let found: AppConfig['apiKeys'][number] | undefined;

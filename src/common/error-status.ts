@@ -20,6 +20,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'WORKFLOW_ON_HOLD':
     case 'TEARDOWN_NOT_AWAITING_APPROVAL':
     case 'APPROVAL_ALREADY_RECORDED':
+    case 'APPROVAL_EXPIRED':
     case 'HOLD_ALREADY_LIFTED':
       return 409;
     case 'PAYLOAD_TOO_LARGE':
@@ -50,6 +51,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'ARCHIVE_LOCK_FAILED':
     case 'DELETE_SETTLE_TIMEOUT':
     case 'LEASE_LOST':
+    case 'TEARDOWN_CRASH_LOOP':
     case 'INTERNAL_ERROR':
       return 500;
     default:

@@ -63,4 +63,15 @@ describe('loadConfig', () => {
       }),
     ).toThrow(expect.objectContaining({ message: expect.not.stringContaining('short-secret') }));
   });
+
+  it.each(['system', 'SYSTEM', 'System'])('refuses the reserved caller name %s at start-up', (name) => {
+    expect(() =>
+      loadConfig({
+        ...valid,
+        API_KEYS: JSON.stringify([{ name, key: 'plain-key-0000000001', roles: ['admin'] }]),
+      }),
+    ).toThrow(
+      expect.objectContaining({ message: expect.stringContaining(`caller name ${name} is reserved`) }),
+    );
+  });
 });

@@ -139,6 +139,8 @@ const url = (what: string) =>
     }
   }, `must be ${what}`);
 
+const RESERVED_CALLER_NAMES = new Set(['system']);
+
 const apiKeyEntry = z.strictObject({
   name: z
     .string()
@@ -178,6 +180,15 @@ const apiKeys = z.string({ error: 'is required' }).transform((raw, ctx) => {
     }
     if (callers.some((c) => c.name === entry.name)) {
       ctx.addIssue({ code: 'custom', message: `caller ${entry.name} is listed twice` });
+      return z.NEVER;
+    }
+    // the audit trail's actor for steps the service takes on its own: a caller by that name
+    // would pass its own actions off as the service's
+    if (RESERVED_CALLER_NAMES.has(entry.name.toLowerCase())) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `caller name ${entry.name} is reserved for the service itself`,
+      });
       return z.NEVER;
     }
     callers.push({

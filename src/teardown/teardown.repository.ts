@@ -370,11 +370,18 @@ export class TeardownRepository {
     approver: string,
     decision: 'approved' | 'rejected',
     comment: string | null,
-  ): Promise<{ teardown: Teardown; approvals: number }> {
+    ttlHours: number,
+  ): Promise<{ teardown: Teardown; approvals: number; expired: boolean }> {
     return this.prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM teardown WHERE id = ${id} FOR UPDATE`;
       const row = await tx.teardown.findUnique({ where: { id } });
       if (!row) throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} does not exist`);
+      // Expiry is decided here, at decision time, not only by a sweeper that may run late or on no
+      // replica at all: an overdue teardown is rejected as expired and the decision is not taken.
+      if (row.status === 'awaiting_approval' && isOverdue(row.createdAt, ttlHours)) {
+        const expired = await expireInTransaction(tx, toDomain(row), ttlHours);
+        return { teardown: expired, approvals: 0, expired: true };
+      }
       const current = toDomain(row);
       if (current.requestedBy === approver) {
         throw new DomainError(
@@ -428,7 +435,7 @@ export class TeardownRepository {
           details: { comment, approvals, approvalsRequired: current.approvalsRequired, status: next.status },
         },
       ]);
-      return { teardown: toDomain(updated), approvals };
+      return { teardown: toDomain(updated), approvals, expired: false };
     });
   }
 
@@ -460,26 +467,10 @@ export class TeardownRepository {
     const expired: string[] = [];
     for (const { id } of stale) {
       const done = await this.prisma.$transaction(async (tx) => {
-        const changed = await tx.teardown.updateMany({
-          where: { id, status: 'awaiting_approval' },
-          data: {
-            status: 'rejected',
-            activeWorkflowId: null,
-            completedAt: new Date(),
-            updatedAt: new Date(),
-          },
-        });
-        if (changed.count !== 1) return false;
-        const row = await tx.teardown.findUniqueOrThrow({ where: { id } });
-        await appendInTransaction(tx, [
-          {
-            actor: 'system',
-            teardownId: id,
-            workflowId: row.workflowId,
-            type: 'teardown.rejected',
-            details: { comment: `no approval within ${ttlHours} hours`, expired: true },
-          },
-        ]);
+        await tx.$queryRaw`SELECT id FROM teardown WHERE id = ${id} FOR UPDATE`;
+        const row = await tx.teardown.findUnique({ where: { id } });
+        if (row?.status !== 'awaiting_approval') return false; // decided meanwhile
+        await expireInTransaction(tx, toDomain(row), ttlHours);
         return true;
       });
       if (done) expired.push(id);
@@ -513,6 +504,39 @@ export class TeardownRepository {
     }
     return new LeaseLostError(teardown.id);
   }
+}
+
+function isOverdue(createdAt: Date, ttlHours: number): boolean {
+  return createdAt.getTime() < Date.now() - ttlHours * 3_600_000;
+}
+
+/** Rejects, as the system and through the state machine, a teardown whose approval window passed. */
+async function expireInTransaction(tx: Tx, current: Teardown, ttlHours: number): Promise<Teardown> {
+  const next = transition(
+    {
+      status: current.status,
+      step: current.step,
+      dryRun: current.dryRun,
+      cancelSent: false,
+      error: current.error,
+    },
+    { type: 'rejected' },
+  );
+  const now = new Date();
+  const updated = await tx.teardown.update({
+    where: { id: current.id },
+    data: { status: next.status, activeWorkflowId: null, completedAt: now, updatedAt: now },
+  });
+  await appendInTransaction(tx, [
+    {
+      actor: 'system',
+      teardownId: current.id,
+      workflowId: current.workflowId,
+      type: 'teardown.rejected',
+      details: { comment: `no approval within ${ttlHours} hours`, expired: true },
+    },
+  ]);
+  return toDomain(updated);
 }
 
 /** The runner's write was refused because the teardown changed status under it (e.g. aborted). */

@@ -156,7 +156,20 @@ export class TeardownService {
     comment: string | null,
   ): Promise<Teardown> {
     await this.get(caller, id);
-    const { teardown } = await this.teardowns.decide(id, caller.name, decision, comment);
+    const { teardown, expired } = await this.teardowns.decide(
+      id,
+      caller.name,
+      decision,
+      comment,
+      this.config.approvalTtlHours,
+    );
+    if (expired) {
+      throw new DomainError(
+        'APPROVAL_EXPIRED',
+        `teardown ${id} waited for approval longer than ${this.config.approvalTtlHours} hours and was rejected as expired`,
+        { details: { status: teardown.status } },
+      );
+    }
     if (teardown.status === 'queued') await this.kick(id);
     return teardown;
   }

@@ -638,6 +638,22 @@ describe('security (e2e)', () => {
     });
   });
 
+  it('reads the Bearer scheme case-insensitively, as HTTP defines auth schemes', async () => {
+    for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
+      const answer = await client.call('GET', '/v1/teardowns?limit=1', {
+        key: null,
+        headers: { authorization: `${scheme} ${KEYS.auditor}` },
+      });
+      expect(answer.status).toBe(200);
+    }
+    await expect(
+      client.call('GET', '/v1/teardowns?limit=1', {
+        key: null,
+        headers: { authorization: `Basic ${KEYS.auditor}` },
+      }),
+    ).resolves.toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
+  });
+
   describe('malformed requests', () => {
     it('answers thousands of generated malformed requests with a 4xx in the error shape, and creates nothing', async () => {
       const teardownsBefore = await query<{ n: string }>('SELECT count(*) AS n FROM teardown');
