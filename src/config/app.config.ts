@@ -55,6 +55,8 @@ export interface RunnerConfig {
   enabled: boolean;
   concurrency: number;
   leaseSeconds: number;
+  /** Claims in a row that finish no step before the teardown fails with TEARDOWN_CRASH_LOOP. */
+  maxClaimsWithoutProgress: number;
   deleteSettleTimeoutS: number;
   deleteBackoffBaseMs: number;
   deleteBackoffMaxMs: number;
@@ -239,6 +241,7 @@ const schema = z.object({
   RUNNER_ENABLED: bool(true),
   RUNNER_CONCURRENCY: int(4, 1, 64),
   RUNNER_LEASE_SECONDS: int(30, 2, 3600),
+  RUNNER_MAX_CLAIMS_WITHOUT_PROGRESS: int(5, 1, 1000),
   RUNNER_SWEEP_INTERVAL_S: int(15, 1, 3600),
   RUNNER_STEP_ATTEMPTS: int(3, 1, 20),
   RUNNER_STEP_BACKOFF_MS: int(2_000, 0, 600_000),
@@ -303,6 +306,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       enabled: e.RUNNER_ENABLED,
       concurrency: e.RUNNER_CONCURRENCY,
       leaseSeconds: e.RUNNER_LEASE_SECONDS,
+      maxClaimsWithoutProgress: e.RUNNER_MAX_CLAIMS_WITHOUT_PROGRESS,
       deleteSettleTimeoutS: e.DELETE_SETTLE_TIMEOUT_S,
       deleteBackoffBaseMs: e.DELETE_BACKOFF_BASE_MS,
       deleteBackoffMaxMs: e.DELETE_BACKOFF_MAX_MS,

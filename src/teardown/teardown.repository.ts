@@ -179,6 +179,7 @@ export class TeardownRepository {
     const claimed = await this.prisma.$queryRaw<{ id: string }[]>`
       UPDATE teardown
          SET fencing_token = fencing_token + 1,
+             claims_since_progress = claims_since_progress + 1,
              lease_owner = ${owner},
              lease_expires_at = now() + make_interval(secs => ${leaseSeconds}),
              updated_at = now()
@@ -353,6 +354,7 @@ export class TeardownRepository {
         data: {
           ...toData(patch),
           attempt: event.type === 'retry_requested' ? { increment: 1 } : undefined,
+          claimsSinceProgress: event.type === 'retry_requested' ? 0 : undefined,
           activeWorkflowId: event.type === 'retry_requested' ? current.workflowId : null,
         },
       });
@@ -552,7 +554,10 @@ function toData(patch: TeardownPatch): Prisma.TeardownUpdateManyMutationInput {
     data.status = patch.status;
     data.activeWorkflowId = (ACTIVE_STATUSES as readonly string[]).includes(patch.status) ? undefined : null;
   }
-  if (patch.step !== undefined) data.step = patch.step;
+  if (patch.step !== undefined) {
+    data.step = patch.step;
+    data.claimsSinceProgress = 0; // only a finished step moves it: the teardown made progress
+  }
   if (patch.leadsExported !== undefined) data.leadsExported = patch.leadsExported;
   if (patch.leadsTotal !== undefined) data.leadsTotal = patch.leadsTotal;
   if (patch.archive !== undefined) data.archive = patch.archive as unknown as Prisma.InputJsonValue;
@@ -586,6 +591,7 @@ function toDomain(row: Row): Teardown {
     attempt: row.attempt,
     approvalsRequired: row.approvalsRequired,
     fencingToken: row.fencingToken,
+    claimsSinceProgress: row.claimsSinceProgress,
     leaseOwner: row.leaseOwner,
     leaseExpiresAt: row.leaseExpiresAt,
     leadsExported: row.leadsExported,

@@ -58,6 +58,20 @@ export class TeardownRunner {
     const lease = new LeaseKeeper(this.teardowns, claimed, this.config.runner.leaseSeconds, this.logger);
     let teardown = claimed;
     try {
+      if (claimed.claimsSinceProgress > this.config.runner.maxClaimsWithoutProgress) {
+        // Each of the last claims ended without finishing a step, most likely because the step
+        // kills the process (out of memory, a crash): stop instead of claiming it for ever.
+        teardown = await this.fail(
+          teardown,
+          teardown.step,
+          new DomainError(
+            'TEARDOWN_CRASH_LOOP',
+            `teardown ${teardownId} was claimed ${claimed.claimsSinceProgress - 1} times without finishing its ${teardown.step} step`,
+            { retryable: true, details: { claims: claimed.claimsSinceProgress - 1 } },
+          ),
+        );
+        return;
+      }
       if (teardown.status === 'queued') {
         teardown = await this.teardowns.update(
           teardown,

@@ -57,6 +57,8 @@ export interface Teardown {
   approvalsRequired: number;
   attempt: number;
   fencingToken: bigint;
+  /** Claims since a step last finished (see TEARDOWN_CRASH_LOOP). */
+  claimsSinceProgress: number;
   leaseOwner: string | null;
   leaseExpiresAt: Date | null;
   leadsExported: number;

@@ -4,6 +4,7 @@ import {
   api,
   DialnexaSimulator,
   freePort,
+  KEYS,
   query,
   resetDatabase,
   s3,
@@ -16,6 +17,8 @@ import {
  * teardown must resume from its last finished step and complete, with one archive, one audit
  * trail without duplicates, and exactly one DELETE that DialNexa performed.
  */
+const KEYS_ADMIN = KEYS.admin;
+
 describe('crash recovery (e2e, separate process)', () => {
   let sim: DialnexaSimulator;
   let service: ServiceProcess | null = null;
@@ -112,5 +115,59 @@ describe('crash recovery (e2e, separate process)', () => {
     const { id, done } = await crashAndRecover(workflowId, (method) => method === 'DELETE');
     expect(done).toMatchObject({ status: 'completed' });
     await assertOneCleanTeardown(id, workflowId);
+  }, 90_000);
+
+  it('stops a teardown that kills its process on every claim: TEARDOWN_CRASH_LOOP, retryable, and nothing sent upstream', async () => {
+    const crashEnv = { ...env, RUNNER_MAX_CLAIMS_WITHOUT_PROGRESS: '3' };
+    const workflowId = sim.addWorkflow({ leads: 250, inTransitLeads: 0 });
+    const port = await freePort();
+    let kills = 0;
+    let current: ServiceProcess | null = null;
+    // every time the export lists the leads, the process dies (as an out-of-memory kill would)
+    const unhook = sim.onRequest(async (method, path) => {
+      if (current && method === 'GET' && path.includes(workflowId) && path.endsWith('/leads')) {
+        const victim = current;
+        current = null;
+        kills += 1;
+        await victim.killNow();
+      }
+    });
+    try {
+      current = new ServiceProcess(crashEnv);
+      service = current;
+      await current.start(port);
+      const created = await api(current.url).create({ workflowId, reason: 'crash loop' });
+      const id = String(created.body['id']);
+      let ended: Record<string, unknown> | null = null;
+      const deadline = Date.now() + 60_000;
+      while (!ended && Date.now() < deadline) {
+        if (!current) {
+          current = new ServiceProcess(crashEnv);
+          service = current;
+          await current.start(port);
+        }
+        const answer = await api(`http://127.0.0.1:${port}`)
+          .get(id, KEYS_ADMIN)
+          .catch(() => null);
+        const raw: unknown = answer?.body['status'];
+        const status = typeof raw === 'string' ? raw : '';
+        if (status === 'failed' || status === 'completed') ended = answer!.body;
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+
+      expect(ended).toMatchObject({
+        status: 'failed',
+        error: { code: 'TEARDOWN_CRASH_LOOP', step: 'export', retryable: true },
+      });
+      expect(kills).toBe(3); // three claims ran the step and died; the fourth stopped it
+      expect(sim.requests.filter((r) => r.path.includes(workflowId) && r.method !== 'GET')).toEqual([]);
+      const events = await query<{ type: string }>(
+        'SELECT type FROM audit_event WHERE teardown_id = $1 ORDER BY seq',
+        [id],
+      );
+      expect(events.map((e) => e.type)).toEqual(['teardown.requested', 'teardown.failed']);
+    } finally {
+      unhook();
+    }
   }, 90_000);
 });

@@ -379,6 +379,21 @@ describe(TeardownRepository.name, () => {
       await expect(sut.update(second!, { leadsExported: 10 })).resolves.toMatchObject({ leadsExported: 10 });
     });
 
+    it('counts claims since a step last finished: each claim adds one, a finished step and a retry reset it', async () => {
+      const first = await claimed((await created()).id, 'worker-1', 1);
+      expect(first.claimsSinceProgress).toBe(1);
+      await sleep(1_100);
+      const second = await claimed(first.id, 'worker-2', 1);
+      expect(second.claimsSinceProgress).toBe(2);
+
+      const progressed = await sut.update(second, { status: 'exporting', step: 'verify' }, [], 'queued');
+      expect(progressed.claimsSinceProgress).toBe(0);
+      const onlyProgress = await sut.update(progressed, { leadsExported: 5 });
+      expect(onlyProgress.claimsSinceProgress).toBe(0);
+      await sleep(1_100);
+      await expect(claimed(first.id, 'worker-3')).resolves.toMatchObject({ claimsSinceProgress: 1 });
+    });
+
     it('holdsLease (asked before every archive write) is true only for a live lease with the current token', async () => {
       const first = await claimed((await created()).id, 'worker-1', 1);
       await expect(sut.holdsLease(first.id, first.fencingToken)).resolves.toBe(true);
