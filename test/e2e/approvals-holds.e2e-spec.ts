@@ -51,6 +51,36 @@ describe('approvals and legal holds (e2e)', () => {
   });
 
   describe('four-eyes approval', () => {
+    it('refuses an approval after APPROVAL_TTL_HOURS with 409 APPROVAL_EXPIRED, on a replica that runs no sweeper', async () => {
+      // an API-only replica: the expiry must hold at decision time, not wait for a sweeper
+      const apiOnly = await startService(
+        serviceEnv(sim.url, { APPROVALS_REQUIRED: '1', APPROVAL_TTL_HOURS: '1', RUNNER_ENABLED: 'false' }),
+      );
+      try {
+        const apiClient = api(apiOnly.url);
+        const workflowId = sim.addWorkflow({ leads: 10, inTransitLeads: 0 });
+        const id = String((await apiClient.create({ workflowId, reason: 'approved too late' })).body['id']);
+        await query(`UPDATE teardown SET created_at = now() - interval '61 minutes' WHERE id = $1`, [id]);
+
+        const late = await apiClient.call('POST', `/v1/teardowns/${id}/approve`, {
+          key: KEYS.approver,
+          body: {},
+        });
+
+        expect(late).toMatchObject({ status: 409, body: { code: 'APPROVAL_EXPIRED' } });
+        await expect(apiClient.get(id, KEYS.admin)).resolves.toMatchObject({ body: { status: 'rejected' } });
+        const events = await auditOf(id);
+        expect(events.map((e) => [e.type, e.actor])).toEqual([
+          ['teardown.requested', 'team-a'],
+          ['teardown.rejected', 'system'],
+        ]);
+        expect(events[1]!.details).toMatchObject({ expired: true });
+        expect(upstreamCalls(workflowId)).toEqual([]);
+      } finally {
+        await apiOnly.stop();
+      }
+    });
+
     it('waits for two approvals by callers other than the requester, sending nothing upstream until then', async () => {
       const workflowId = sim.addWorkflow({ leads: 30, inTransitLeads: 0 });
       const created = await client.create({ workflowId, reason: 'needs two approvals' });
