@@ -15,6 +15,7 @@ import { DomainError } from '../common/domain-error.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { type AuditAnchor, type AuditAnchorDocument, anchorKey, parseAnchorKey } from './audit-anchor.js';
+import { GENESIS_HASH } from './audit-hash.js';
 import { AuditRepository } from './audit.repository.js';
 
 export type AnchorOutcome =
@@ -32,7 +33,16 @@ export interface AnchorSummary {
   checked: number;
   /** The anchor with the highest seq, or null when there is none yet. */
   latest: AuditAnchor | null;
+  /** Events after the latest anchor, which no anchor covers yet. */
+  unanchoredEvents: number;
+  /** Age in seconds of the oldest event no anchor covers (0 when the head is anchored). */
+  lagSeconds: number;
+  /** The last anchoring of this process that failed, if it has not succeeded since. */
+  lastFailure: { at: string; reason: string } | null;
 }
+
+/** Events left unanchored longer than this make the chain unverifiable: verify answers ok: false. */
+export const MAX_ANCHOR_LAG_S = 300;
 
 export type VerificationReport =
   | { ok: true; events: number; head: string; anchors: AnchorSummary }
@@ -53,6 +63,7 @@ export class AuditAnchorService implements OnApplicationBootstrap, OnModuleDestr
   private readonly logger = new Logger(AuditAnchorService.name);
   private readonly prefix: string;
   private lastAnchored: AuditAnchor | null = null;
+  private lastFailure: { at: string; reason: string } | null = null;
   /** Anchoring runs one at a time in this process, so two triggers never write the same head. */
   private running: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -88,7 +99,12 @@ export class AuditAnchorService implements OnApplicationBootstrap, OnModuleDestr
     return outcome;
   }
 
-  /** Walks the chain, then checks that the event at every anchor's seq has the anchored hash. */
+  /**
+   * Walks the chain, then checks that the event at every anchor's seq has the anchored hash. A
+   * removed or truncated event is found up to the newest anchor (the anchor names an event that is
+   * gone), and since every event is anchored within AUDIT_ANCHOR_INTERVAL_S, events left unanchored
+   * for longer than MAX_ANCHOR_LAG_S are themselves a failure: a tail that could have been cut.
+   */
   async verify(): Promise<VerificationReport> {
     // Listed before the walk: every anchor then names an event that was committed before it.
     const anchors = await this.listAnchors();
@@ -114,11 +130,34 @@ export class AuditAnchorService implements OnApplicationBootstrap, OnModuleDestr
       };
       break;
     }
-    const summary: AnchorSummary = { checked, latest: anchors[anchors.length - 1] ?? null };
+    const latest = anchors[anchors.length - 1] ?? null;
+    const oldestUnanchored = await this.audit.firstAfter(latest?.seq ?? 0);
+    const lagSeconds = oldestUnanchored
+      ? Math.max(0, Math.round((Date.now() - oldestUnanchored.at.getTime()) / 1000))
+      : 0;
+    const summary: AnchorSummary = {
+      checked,
+      latest,
+      unanchoredEvents: oldestUnanchored ? ((await this.audit.head())?.seq ?? 0) - (latest?.seq ?? 0) : 0,
+      lagSeconds,
+      lastFailure: this.lastFailure,
+    };
     if (!chain.ok && (!disagreement || chain.firstBad.seq <= disagreement.seq)) {
       return { ...chain, anchors: summary };
     }
     if (disagreement) return { ok: false, events: chain.events, firstBad: disagreement, anchors: summary };
+    if (oldestUnanchored && lagSeconds > MAX_ANCHOR_LAG_S) {
+      return {
+        ok: false,
+        events: chain.events,
+        firstBad: {
+          seq: oldestUnanchored.seq,
+          id: null,
+          reason: `unanchored for ${lagSeconds} s (more than ${MAX_ANCHOR_LAG_S} s): anchoring is failing, and events after the newest anchor could be removed unnoticed`,
+        },
+        anchors: summary,
+      };
+    }
     return { ...chain, anchors: summary };
   }
 
@@ -128,14 +167,24 @@ export class AuditAnchorService implements OnApplicationBootstrap, OnModuleDestr
       if (!head) return { status: 'empty' };
       const anchor: AuditAnchor = { key: anchorKey(this.prefix, head.seq, head.hash), ...head };
       if (this.lastAnchored?.key === anchor.key) return { status: 'unchanged', anchor: this.lastAnchored };
+      // Lock in only a chain that holds together since the previous anchor: anchoring a rewritten
+      // stretch would make the rewrite look legitimate to every later verification.
+      const previous = this.lastAnchored ?? (await this.latestAnchor());
+      const stretch = await this.audit.verifyFrom(previous ?? { seq: 0, hash: GENESIS_HASH });
+      if (!stretch.ok) {
+        const where = previous ? ` since anchor ${previous.key}` : '';
+        return this.failed(
+          reason,
+          `the chain does not verify${where}: event ${stretch.firstBad.seq} ${stretch.firstBad.reason}`,
+        );
+      }
       const retention = this.retention();
       const existing = await this.store.head(anchor.key);
       if (existing) {
         // written by another replica, or before a restart: make sure it is locked all the same
         if (retention)
           await this.ensureRetention({ key: anchor.key, versionId: existing.versionId }, retention);
-        this.lastAnchored = { key: anchor.key, seq: anchor.seq, hash: anchor.hash };
-        return { status: 'unchanged', anchor: this.lastAnchored };
+        return this.anchored({ key: anchor.key, seq: anchor.seq, hash: anchor.hash }, 'unchanged');
       }
       const document: AuditAnchorDocument = {
         formatVersion: 1,
@@ -152,18 +201,33 @@ export class AuditAnchorService implements OnApplicationBootstrap, OnModuleDestr
       } catch (error) {
         // another replica wrote the same anchor between the check above and this write
         if (!(error instanceof ObjectExistsError)) throw error;
-        this.lastAnchored = { key: anchor.key, seq: anchor.seq, hash: anchor.hash };
-        return { status: 'unchanged', anchor: this.lastAnchored };
+        return this.anchored({ key: anchor.key, seq: anchor.seq, hash: anchor.hash }, 'unchanged');
       }
       if (retention) await this.ensureRetention(stored, retention);
-      this.lastAnchored = { key: anchor.key, seq: anchor.seq, hash: anchor.hash };
       this.logger.log(`anchored the audit chain at seq ${head.seq} in ${anchor.key} (${reason})`);
-      return { status: 'written', anchor: this.lastAnchored };
+      return this.anchored({ key: anchor.key, seq: anchor.seq, hash: anchor.hash }, 'written');
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      this.logger.error(`could not anchor the audit chain (${reason}): ${message}`);
-      return { status: 'failed', reason: message };
+      return this.failed(reason, error instanceof Error ? error.message : String(error));
     }
+  }
+
+  private anchored(anchor: AuditAnchor, status: 'written' | 'unchanged'): AnchorOutcome {
+    this.lastAnchored = anchor;
+    this.lastFailure = null;
+    return { status, anchor };
+  }
+
+  /** Logged as an error and reported by `verify` until an anchoring succeeds again. */
+  private failed(reason: string, why: string): AnchorOutcome {
+    this.logger.error(`could not anchor the audit chain (${reason}): ${why}`);
+    this.lastFailure = { at: new Date().toISOString(), reason: why };
+    return { status: 'failed', reason: why };
+  }
+
+  /** The anchor with the highest seq in the bucket, once per process (then kept in memory). */
+  private async latestAnchor(): Promise<AuditAnchor | null> {
+    const anchors = await this.listAnchors();
+    return anchors[anchors.length - 1] ?? null;
   }
 
   private async listAnchors(): Promise<AuditAnchor[]> {

@@ -79,10 +79,46 @@ export class AuditRepository {
     return found;
   }
 
+  /** The oldest event after `seq` (the first not covered by an anchor at `seq`), if any. */
+  async firstAfter(seq: number): Promise<{ seq: number; at: Date } | null> {
+    const row = await this.prisma.auditEvent.findFirst({
+      where: { seq: { gt: BigInt(seq) } },
+      orderBy: { seq: 'asc' },
+      select: { seq: true, at: true },
+    });
+    return row ? { seq: Number(row.seq), at: row.at } : null;
+  }
+
   /** Walks the whole chain in order and names the first event whose hash or link is wrong. */
   async verifyChain(batchSize = 1000): Promise<ChainVerification> {
-    let prev = GENESIS_HASH;
-    let expectedSeq = 1;
+    return this.verifyFrom({ seq: 0, hash: GENESIS_HASH }, batchSize);
+  }
+
+  /**
+   * Walks the chain after a known point (an anchor: the event at `from.seq` had `from.hash`), so
+   * that anchoring can check the stretch it is about to lock in without walking the whole chain.
+   * The event at `from.seq` itself must still carry `from.hash`.
+   */
+  async verifyFrom(from: { seq: number; hash: string }, batchSize = 1000): Promise<ChainVerification> {
+    if (from.seq > 0) {
+      const at = await this.prisma.auditEvent.findUnique({
+        where: { seq: BigInt(from.seq) },
+        select: { id: true, hash: true },
+      });
+      if (at?.hash !== from.hash) {
+        return {
+          ok: false,
+          events: 0,
+          firstBad: {
+            seq: from.seq,
+            id: at?.id ?? '',
+            reason: at ? 'differs from its anchor' : 'is missing, but an anchor names it',
+          },
+        };
+      }
+    }
+    let prev = from.hash;
+    let expectedSeq = from.seq + 1;
     let events = 0;
     for (;;) {
       const rows = await this.prisma.auditEvent.findMany({

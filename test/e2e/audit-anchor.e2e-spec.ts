@@ -188,3 +188,52 @@ describe('audit anchors (e2e)', () => {
     );
   });
 });
+
+describe('audit anchors keep up with events caused through the API (e2e)', () => {
+  let sim: DialnexaSimulator;
+  let service: RunningService;
+  let client: ReturnType<typeof api>;
+
+  beforeAll(async () => {
+    sim = new DialnexaSimulator({ settleMs: 0, rateLimit: { limit: 10_000, windowMs: 60_000 } });
+    await sim.start();
+    await resetDatabase();
+    service = await startService(serviceEnv(sim.url, { AUDIT_ANCHOR_INTERVAL_S: '3' }));
+    client = api(service.url);
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await sim?.stop();
+  });
+
+  it('anchors an API event within the interval, so deleting the newest rows makes verify answer ok: false', async () => {
+    // a hold is an event no teardown's end anchors: only the interval covers it
+    const workflowId = sim.addWorkflow({ nodes: 1, edges: 0, leads: 1 });
+    const placed = await client.call('POST', '/v1/holds', {
+      key: KEYS.admin,
+      body: { workflowId, reason: 'anchored by the interval' },
+    });
+    expect(placed.status).toBe(201);
+    const placedAt = Date.now();
+    let verified: Verification;
+    for (;;) {
+      verified = (await client.call<Verification>('GET', '/v1/audit/verify', { key: KEYS.auditor })).body;
+      if (verified.ok && verified.anchors.latest?.seq === verified.events) break;
+      if (Date.now() - placedAt > 60_000)
+        throw new Error(`not anchored within a minute: ${JSON.stringify(verified)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(verified.events).toBe(1);
+
+    // the superuser removes the newest event: the anchor still names it
+    await asSuperuser(async (db) => {
+      await db.query('DELETE FROM audit_event WHERE seq = (SELECT max(seq) FROM audit_event)');
+    });
+    const after = (await client.call<Verification>('GET', '/v1/audit/verify', { key: KEYS.auditor })).body;
+    expect(after).toMatchObject({
+      ok: false,
+      firstBad: { seq: 1, reason: expect.stringContaining('is missing, but anchor') },
+    });
+  });
+});

@@ -4,7 +4,7 @@
  * are reported and never thrown, and that verify names an event the anchors know but the chain
  * lost.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { GetObjectRetentionCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { ArchiveStoreClient } from '../../src/archive/archive-store.client.js';
@@ -148,7 +148,7 @@ describe(AuditAnchorService.name, () => {
       ok: true,
       events: 4,
       head: latest!.hash,
-      anchors: { checked: 2, latest },
+      anchors: { checked: 2, latest, unanchoredEvents: 0, lagSeconds: 0, lastFailure: null },
     });
 
     // the tail deleted by a superuser: the walk sees a shorter, intact chain; the anchor does not
@@ -167,6 +167,60 @@ describe(AuditAnchorService.name, () => {
         reason: expect.stringContaining(`is missing, but anchor ${latest!.key}`),
       },
       anchors: { checked: 2, latest },
+    });
+  });
+
+  it('refuses to anchor a chain that does not verify since the previous anchor, and reports it until it can', async () => {
+    await audit.append([build(), build()]);
+    await expect(sut.anchorNow('first')).resolves.toMatchObject({ status: 'written' });
+    await audit.append([build(), build()]);
+    // a superuser rewrites an event after the anchor: the stretch about to be locked in is broken
+    await database().transaction(async (client) => {
+      await client.query('ALTER TABLE audit_event DISABLE TRIGGER USER');
+      await client.query(`UPDATE audit_event SET details = '{"edited": true}'::jsonb WHERE seq = 3`);
+      await client.query('ALTER TABLE audit_event ENABLE TRIGGER USER');
+    });
+
+    const refused = await sut.anchorNow('second');
+
+    expect(refused).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('event 3 hash does not match the event'),
+    });
+    await expect(anchorKeys()).resolves.toHaveLength(1); // nothing locked in
+    await expect(sut.verify()).resolves.toMatchObject({
+      ok: false,
+      firstBad: { seq: 3 },
+      anchors: { unanchoredEvents: 2, lastFailure: { reason: expect.stringContaining('event 3') } },
+    });
+  });
+
+  it('answers ok: false when events have gone unanchored for more than five minutes', async () => {
+    await audit.append([build()]);
+    await expect(sut.anchorNow('first')).resolves.toMatchObject({ status: 'written' });
+    await audit.append([build(), build()]);
+    // six minutes later, with anchoring failing meanwhile (`at` is hashed: the clock moves instead)
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + 6 * 60_000);
+    let report: Awaited<ReturnType<typeof sut.verify>>;
+    try {
+      report = await sut.verify();
+    } finally {
+      clock.mockRestore();
+    }
+
+    expect(report).toMatchObject({
+      ok: false,
+      events: 3,
+      firstBad: { seq: 2, reason: expect.stringContaining('unanchored for') },
+      anchors: { unanchoredEvents: 2 },
+    });
+    expect(report.anchors.lagSeconds).toBeGreaterThan(300);
+    // once anchored, the lag is gone
+    await sut.anchorNow('catch up');
+    await expect(sut.verify()).resolves.toMatchObject({
+      ok: true,
+      anchors: { lagSeconds: 0, unanchoredEvents: 0 },
     });
   });
 });
