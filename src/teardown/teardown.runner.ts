@@ -14,6 +14,9 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
 import { DestructiveCallGate } from './destructive-call.gate.js';
 import { LeadCollector } from './lead-collector.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { ProgressReporter } from './progress-reporter.js';
+import { SettleWaiter } from './settle-waiter.js';
 import { isRunning, type Teardown, type TeardownStep } from './teardown.js';
 import {
   LeaseLostError,
@@ -255,7 +258,7 @@ export class TeardownRunner {
     const target = { teardownId: teardown.id, workflowId: teardown.workflowId };
     let final = archive.final ?? (await this.archive.findExisting(target, 'final'));
     if (!final) {
-      await this.waitForLeadsToSettle(teardown);
+      await new SettleWaiter(this.dialnexa, this.config.runner, (ms) => this.pause(ms)).wait(teardown);
       const workflowId = teardown.workflowId;
       const workflow = await this.dialnexa.getWorkflow(workflowId);
       const nodes = await this.dialnexa.listAll(workflowId, 'nodes');
@@ -285,38 +288,6 @@ export class TeardownRunner {
         changedSinceExport: manifest.changedSinceExport ?? [],
       }),
     ]);
-  }
-
-  /**
-   * Polls the leads DialNexa lists as pending or in progress until none sits on a node that is
-   * not terminal (CONVERTED, DROPPED), within DELETE_SETTLE_TIMEOUT_S of the cancel.
-   */
-  private async waitForLeadsToSettle(teardown: Teardown): Promise<void> {
-    const { deleteSettleTimeoutS, deleteBackoffBaseMs, deleteBackoffMaxMs } = this.config.runner;
-    const started = (teardown.deleteWaitStartedAt ?? new Date()).getTime();
-    const nodes = await this.dialnexa.listAll(teardown.workflowId, 'nodes');
-    const terminal = new Set(
-      nodes.items.filter((n) => TERMINAL_NODE_TYPES.has(String(n['node_type']))).map((n) => String(n['id'])),
-    );
-    for (let round = 0; ; round += 1) {
-      let inTransit = 0;
-      for (const status of IN_TRANSIT_LEAD_STATUSES) {
-        for await (const page of this.dialnexa.pages(teardown.workflowId, 'leads', { status })) {
-          inTransit += page.items.filter((lead) => !terminal.has(String(lead['current_node_id']))).length;
-        }
-      }
-      if (inTransit === 0) return;
-      const waited = Date.now() - started;
-      if (waited >= deleteSettleTimeoutS * 1000) {
-        throw new DomainError(
-          'DELETE_SETTLE_TIMEOUT',
-          `${inTransit} leads were still in transit ${Math.round(waited / 1000)} s after the cancel`,
-          { retryable: true, details: { inTransit } },
-        );
-      }
-      const backoff = Math.min(deleteBackoffMaxMs, deleteBackoffBaseMs * 2 ** Math.min(round, 16));
-      await this.pause(Math.min(backoff, deleteSettleTimeoutS * 1000 - waited + 1));
-    }
   }
 
   /** Step 6: the delete, through the gate, retried while DialNexa still sees leads in transit (409), within DELETE_SETTLE_TIMEOUT_S. */
@@ -467,117 +438,4 @@ function asDomainError(error: unknown): DomainError {
     retryable: true,
     cause: error,
   });
-}
-
-/** Lead statuses that, on a node that is not terminal, mean a lead is in transit. */
-const IN_TRANSIT_LEAD_STATUSES = ['pending', 'in_progress', 'active'] as const;
-const TERMINAL_NODE_TYPES = new Set(['CONVERTED', 'DROPPED']);
-
-/**
- * Keeps the lease alive while a runner works; a renewal refused means another worker took over.
- * Its fence is what archive writes go through: each write asks the database first, and losing
- * the lease aborts the S3 requests in flight.
- */
-class LeaseKeeper {
-  private readonly timer: NodeJS.Timeout;
-  private readonly aborter = new AbortController();
-  readonly fence: WriteFence;
-
-  constructor(teardowns: TeardownRepository, teardown: Teardown, leaseSeconds: number, logger: Logger) {
-    this.fence = {
-      signal: this.aborter.signal,
-      check: async () => {
-        if (this.lost || !(await teardowns.holdsLease(teardown.id, teardown.fencingToken))) {
-          this.markLost();
-          throw new LeaseLostError(teardown.id);
-        }
-      },
-    };
-    this.timer = setInterval(
-      () => {
-        teardowns.renewLease(teardown.id, teardown.fencingToken, leaseSeconds).then(
-          (renewed) => {
-            if (renewed) return;
-            this.markLost();
-            logger.warn(`teardown ${teardown.id}: lease renewal refused: another worker took it over`);
-          },
-          (error: unknown) => logger.warn(`teardown ${teardown.id}: lease renewal failed: ${String(error)}`),
-        );
-      },
-      Math.max(1000, (leaseSeconds * 1000) / 3),
-    );
-    this.timer.unref();
-  }
-
-  /** Aborted when the lease is lost. */
-  get signal(): AbortSignal {
-    return this.aborter.signal;
-  }
-
-  /** Set when a renewal or a fence check was refused: another worker may claim the teardown. */
-  get lost(): boolean {
-    return this.aborter.signal.aborted;
-  }
-
-  private markLost(): void {
-    if (!this.lost) this.aborter.abort(new Error('the lease was lost'));
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-}
-
-/**
- * Records export progress at most once a second. Each write is fenced, so it is also how a long
- * export notices that it was aborted or that it lost its lease: the lead stream then throws.
- */
-class ProgressReporter {
-  private latest = 0;
-  private written = -1;
-  private stopped: Error | null = null;
-  private readonly timer: NodeJS.Timeout;
-  private flushing: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly teardowns: TeardownRepository,
-    private readonly teardown: Teardown,
-    private readonly total: () => number | null,
-  ) {
-    this.timer = setInterval(() => void this.flush(), 1000);
-    this.timer.unref();
-  }
-
-  report(exported: number): void {
-    this.latest = exported;
-  }
-
-  async *guard<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-    for await (const item of source) {
-      if (this.stopped) throw this.stopped;
-      yield item;
-    }
-    await this.flush();
-    if (this.stopped) throw this.stopped;
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flushing;
-  }
-
-  private flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      if (this.latest === this.written || this.stopped) return;
-      const exported = this.latest;
-      try {
-        await this.teardowns.update(this.teardown, { leadsExported: exported, leadsTotal: this.total() });
-        this.written = exported;
-      } catch (error) {
-        if (error instanceof LeaseLostError || error instanceof TeardownStoppedError) this.stopped = error;
-        // other failures (database briefly unreachable) only delay the progress figure
-      }
-    });
-    return this.flushing;
-  }
 }
