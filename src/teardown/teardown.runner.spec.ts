@@ -377,6 +377,20 @@ describe(TeardownRunner.name, () => {
       expect(repo.row(TEARDOWN_ID).status).toBe('completed');
     });
 
+    it('still confirms an unanswered DELETE by a 404 when a 429 came in between', async () => {
+      const { sut, repo, dialnexa, newEvents } = buildAtDelete();
+      dialnexa.answerDelete({ noAnswer: 'ECONNRESET' }, { status: 429 }, { status: 404 });
+
+      await sut.run(TEARDOWN_ID);
+
+      // the 429 proves only that its own attempt was not performed, not the unanswered one
+      expect(dialnexa.destructiveRequests()).toEqual(['DELETE', 'DELETE', 'DELETE']);
+      expect(newEvents()).toEqual(['workflow.deleted', 'teardown.completed']);
+      expect(repo.events.find((e) => e.type === 'workflow.deleted')?.details).toMatchObject({
+        confirmation: 'confirmed_by_404_after_unanswered_delete',
+      });
+    });
+
     it('does not take a 404 as ours once a 409 showed the workflow still there after an unanswered DELETE', async () => {
       const { sut, repo, dialnexa, newEvents } = buildAtDelete();
       dialnexa.answerDelete({ noAnswer: 'ECONNRESET' }, { status: 409 }, { status: 404 });
