@@ -446,7 +446,7 @@ describe(TeardownRunner.name, () => {
   });
 
   describe('in a crash loop', () => {
-    it.each(['exporting'] as const)(
+    it.each(['queued', 'exporting'] as const)(
       'fails the teardown (%s) claimed more than RUNNER_MAX_CLAIMS_WITHOUT_PROGRESS times, fetching and sending nothing',
       async (status) => {
         const { sut, repo, dialnexa, archive, newEvents } = build({
