@@ -34,6 +34,7 @@ function build({ teardown = buildTeardown(), committed = [], env = {} }: BuildOp
   const archive = new FakeArchiveService();
   const anchors = { anchorNow: jest.fn(() => Promise.resolve()) };
   const gate = new DestructiveCallGate(repo.asRepository(), dialnexa.asClient());
+  let takenOverAt = -1;
   const sut = new TeardownRunner(
     repo.asRepository(),
     {} as unknown as AuditRepository,
@@ -52,8 +53,16 @@ function build({ teardown = buildTeardown(), committed = [], env = {} }: BuildOp
     timeline,
     /** The audit events this run committed (not the seeded ones). */
     newEvents: () => repo.eventTypes().slice(committed.length),
-    /** The writes accepted from the given index of `repo.writes` on. */
-    acceptedWritesFrom: (index: number) => repo.writes.slice(index).filter((w) => w.accepted),
+    /** Another worker claims the teardown, as after this worker's lease ran out. */
+    takeOver: () => {
+      repo.takeOver(teardown.id);
+      takenOverAt = repo.writes.length;
+    },
+    /** What this worker tried to write once it was taken over, refused or not. */
+    writesAfterTakeOver: () => {
+      if (takenOverAt < 0) throw new Error('the teardown was never taken over');
+      return repo.writes.slice(takenOverAt);
+    },
   };
 }
 
@@ -234,17 +243,13 @@ describe(TeardownRunner.name, () => {
 
   describe('when another worker takes the lease over', () => {
     it('sends no cancel and writes nothing more when the lease is lost before the cancel', async () => {
-      const { sut, repo, dialnexa, newEvents, acceptedWritesFrom } = build();
-      let lostAt = -1;
-      repo.afterCommitOf('archive.exported', () => {
-        repo.takeOver(TEARDOWN_ID);
-        lostAt = repo.writes.length;
-      });
+      const { sut, repo, dialnexa, newEvents, takeOver, writesAfterTakeOver } = build();
+      repo.afterCommitOf('archive.exported', takeOver);
 
       await sut.run(TEARDOWN_ID);
 
-      expect(lostAt).toBeGreaterThan(0);
-      expect(acceptedWritesFrom(lostAt)).toEqual([]);
+      // the gate was asked, and refused
+      expect(writesAfterTakeOver()).toMatchObject([{ op: 'gate:cancel', accepted: false }]);
       expect(dialnexa.destructiveRequests()).toEqual([]);
       expect(newEvents()).toEqual(['archive.exported']);
       expect(repo.row(TEARDOWN_ID)).toMatchObject({
@@ -256,16 +261,9 @@ describe(TeardownRunner.name, () => {
     });
 
     it('ends a 429 wait at the refused renewal: the DELETE is not resent and nothing more is written', async () => {
-      const { sut, repo, dialnexa, newEvents } = buildAtDelete();
+      const { sut, repo, dialnexa, newEvents, takeOver, writesAfterTakeOver } = buildAtDelete();
       dialnexa.rateLimitWaitMs = 10_000;
-      let lostAt = -1;
-      dialnexa.answerDelete({
-        status: 429,
-        then: () => {
-          repo.takeOver(TEARDOWN_ID);
-          lostAt = repo.writes.length;
-        },
-      });
+      dialnexa.answerDelete({ status: 429, then: takeOver });
       const started = Date.now();
 
       await sut.run(TEARDOWN_ID);
@@ -273,13 +271,26 @@ describe(TeardownRunner.name, () => {
       // the renewal (every second with a 2 s lease) was refused and aborted the wait
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(dialnexa.destructiveRequests()).toEqual(['DELETE']);
-      expect(repo.writes.slice(lostAt)).toEqual([]);
+      expect(writesAfterTakeOver()).toEqual([]);
       expect(newEvents()).toEqual([]);
       expect(repo.row(TEARDOWN_ID)).toMatchObject({
         status: 'deleting',
         leaseOwner: 'other-worker',
         error: null,
       });
+    });
+
+    it('does not resend a DELETE whose answer came after the lease was taken over', async () => {
+      const { sut, repo, dialnexa, newEvents, takeOver, writesAfterTakeOver } = buildAtDelete();
+      dialnexa.answerDelete({ status: 409, inFlight: takeOver });
+
+      await sut.run(TEARDOWN_ID);
+
+      expect(dialnexa.destructiveRequests()).toEqual(['DELETE']);
+      expect(writesAfterTakeOver().filter((w) => w.accepted)).toEqual([]);
+      expect(newEvents()).toEqual([]);
+      // the 409 could not be recorded: the new owner sees the DELETE as possibly performed
+      expect(repo.row(TEARDOWN_ID)).toMatchObject({ status: 'deleting', deletePending: true, error: null });
     });
   });
 

@@ -9,10 +9,14 @@ import { realSleep } from '../../dialnexa/rate-limit.gate.js';
 
 /**
  * What DialNexa does with one cancel or DELETE attempt: answers with a status, or never answers
- * (the connection dropped; `noAnswer` is the socket error's code). `then` runs once the client
- * has handled the answer, before any resend: what happens in the world meanwhile.
+ * (the connection dropped; `noAnswer` is the socket error's code). What happens in the world
+ * meanwhile: `inFlight` runs while the request is on its way, `then` once the client has handled
+ * the answer, before any resend.
  */
-export type ScriptedAnswer = ({ status: number } | { noAnswer: string }) & { then?: () => void };
+export type ScriptedAnswer = ({ status: number } | { noAnswer: string }) & {
+  inFlight?: () => void;
+  then?: () => void;
+};
 
 type Destructive = 'cancel' | 'delete';
 
@@ -125,6 +129,7 @@ export class FakeDialnexaClient {
       await beforeSend();
       this.record(kind === 'cancel' ? 'POST cancel' : 'DELETE');
       const answer = this.scripts[kind].shift() ?? { status: 200 };
+      answer.inFlight?.();
       if ('noAnswer' in answer) {
         answer.then?.();
         if (signal?.aborted) throw signal.reason;
