@@ -438,6 +438,7 @@ describe(TeardownRunner.name, () => {
 
   it('fails with DELETE_SETTLE_TIMEOUT when leads stay in transit: no final snapshot, no DELETE', async () => {
     const { sut, repo, dialnexa, archive, newEvents } = build({
+      // cancelled 5 s ago: DELETE_SETTLE_TIMEOUT_S (1 s) has passed at the first poll
       teardown: buildResumedTeardown('finalize', { deleteWaitStartedAt: new Date(Date.now() - 5_000) }),
       committed: ['archive.exported', 'workflow.cancelled'],
     });
