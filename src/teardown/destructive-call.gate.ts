@@ -30,7 +30,9 @@ export type GateOutcome<T> =
  *
  * The request carries the caller's AbortSignal (lease lost, shutdown): once it fires, nothing is
  * sent or resent. A DELETE answered with a status that proves it was not performed (429, 409,
- * any 4xx but 404) clears the intent at once, so a later 404 is never mistaken for our deletion.
+ * any 4xx but 404) takes its own intent back at once, so a later 404 is never mistaken for our
+ * deletion; the intent of an earlier DELETE left unanswered stays, unless a 409 showed the
+ * workflow still there.
  */
 @Injectable()
 export class DestructiveCallGate {
@@ -76,7 +78,10 @@ export class DestructiveCallGate {
     };
     const afterAnswer = async (status: number): Promise<void> => {
       if (kind === 'delete' && provesNotPerformed(status)) {
-        current = await this.teardowns.update(current, { deletePending: false });
+        // This attempt was not performed, but an earlier one left unanswered may have been: only
+        // a 409 (the workflow is still there) proves that none was. A 429 or 403 says nothing of it.
+        const pending = status === 409 ? false : earlierDeleteUnanswered;
+        current = await this.teardowns.update(current, { deletePending: pending });
       }
     };
     try {

@@ -61,6 +61,16 @@ export class TeardownRunner {
     const lease = new LeaseKeeper(this.teardowns, claimed, this.config.runner.leaseSeconds, this.logger);
     let teardown = claimed;
     try {
+      // Started first: a teardown still queued cannot fail (the crash loop below may be one whose
+      // process died between its claim and this write).
+      if (teardown.status === 'queued') {
+        teardown = await this.teardowns.update(
+          teardown,
+          { status: next(teardown, { type: 'started' }).status },
+          [],
+          'queued',
+        );
+      }
       if (claimed.claimsSinceProgress > this.config.runner.maxClaimsWithoutProgress) {
         // Each of the last claims ended without finishing a step, most likely because the step
         // kills the process (out of memory, a crash): stop instead of claiming it for ever.
@@ -74,14 +84,6 @@ export class TeardownRunner {
           ),
         );
         return;
-      }
-      if (teardown.status === 'queued') {
-        teardown = await this.teardowns.update(
-          teardown,
-          { status: next(teardown, { type: 'started' }).status },
-          [],
-          'queued',
-        );
       }
       while (isRunning(teardown.status) && !this.stopping.signal.aborted) {
         if (lease.lost) throw new LeaseLostError(teardownId);
