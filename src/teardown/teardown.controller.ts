@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { Roles } from '../auth/api-key.guard.js';
 import type { Caller } from '../auth/caller.js';
 import { CurrentCaller } from '../auth/current-caller.decorator.js';
+import { teardownIdSchema } from '../common/ids.dto.js';
 import { PathIdPipe } from '../common/path-id.pipe.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import {
@@ -13,7 +14,6 @@ import {
   idempotencyKeySchema,
   listTeardownsSchema,
   type ListTeardownsDto,
-  teardownIdSchema,
 } from './teardown.dto.js';
 import { presentTeardown } from './teardown.presenter.js';
 import type { Teardown } from './teardown.js';
