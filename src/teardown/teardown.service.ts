@@ -73,7 +73,7 @@ export class TeardownService {
         return { teardown: outcome.teardown, replayed: true };
       case 'created':
         // one awaiting approval is queued by the approval that completes it
-        if (outcome.teardown.status === 'queued') await this.kick(outcome.teardown.id);
+        if (outcome.teardown.status === 'queued') await this.queue.offer(outcome.teardown.id);
         return { teardown: outcome.teardown, replayed: false };
     }
   }
@@ -145,7 +145,7 @@ export class TeardownService {
       type: 'teardown.retried',
       details: { fromStep: queued.step, attempt: queued.attempt, previousError: teardown.error },
     }));
-    await this.kick(id);
+    await this.queue.offer(id);
     return retried;
   }
 
@@ -170,7 +170,7 @@ export class TeardownService {
         { details: { status: teardown.status } },
       );
     }
-    if (teardown.status === 'queued') await this.kick(id);
+    if (teardown.status === 'queued') await this.queue.offer(id);
     return teardown;
   }
 
@@ -191,15 +191,6 @@ export class TeardownService {
       });
     }
     return this.archive.describe(teardown.archive, ARCHIVE_URL_TTL_SECONDS);
-  }
-
-  /** Queues a run. Losing this (the queue unreachable) is safe: the sweeper re-queues stalled teardowns. */
-  private async kick(id: string): Promise<void> {
-    try {
-      await this.queue.enqueue(id);
-    } catch (error) {
-      this.logger.warn(`teardown ${id}: could not queue it now (${String(error)}); the sweeper will`);
-    }
   }
 
   private seesAll(caller: Caller): boolean {
