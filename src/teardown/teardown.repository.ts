@@ -15,7 +15,7 @@ import {
   type TeardownStatus,
   type TeardownStep,
 } from './teardown.js';
-import { initialStatus, transition, type TeardownEvent } from './teardown-state.js';
+import { initialStatus, stateOf, transition, type TeardownEvent } from './teardown-state.js';
 import { randomUUID } from 'node:crypto';
 
 type Tx = Prisma.TransactionClient;
@@ -310,16 +310,7 @@ export class TeardownRepository {
       const row = await tx.teardown.findUnique({ where: { id } });
       if (!row) throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} does not exist`);
       const current = toDomain(row);
-      const next = transition(
-        {
-          status: current.status,
-          step: current.step,
-          dryRun: current.dryRun,
-          cancelSent: current.cancelSentAt !== null,
-          error: current.error,
-        },
-        event,
-      );
+      const next = transition(stateOf(current), event);
       if (event.type === 'retry_requested') {
         // The same lock as `create`: without it a concurrent create and retry both pass the check
         // and the loser fails on the unique index instead of answering TEARDOWN_IN_PROGRESS.
