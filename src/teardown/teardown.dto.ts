@@ -25,11 +25,3 @@ export const idempotencyKeySchema = z
   .min(1, 'must be 1-255 characters')
   .max(255, 'must be 1-255 characters')
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
-
-/** `{"comment": "…"}`; an empty body is an approval without comment. */
-export const decisionSchema = z
-  .strictObject({
-    comment: freeText(1, 2000).optional(),
-  })
-  .default({});
-export type DecisionDto = z.output<typeof decisionSchema>;

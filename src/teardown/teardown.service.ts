@@ -11,7 +11,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import type { Teardown } from './teardown.js';
 import type { CreateTeardownDto, ListTeardownsDto } from './teardown.dto.js';
-import { type ApprovalRecord, TeardownRepository } from './teardown.repository.js';
+import { TeardownRepository } from './teardown.repository.js';
 
 const ARCHIVE_URL_TTL_SECONDS = 900;
 
@@ -147,35 +147,6 @@ export class TeardownService {
     }));
     await this.queue.offer(id);
     return retried;
-  }
-
-  async decide(
-    caller: Caller,
-    id: string,
-    decision: 'approved' | 'rejected',
-    comment: string | null,
-  ): Promise<Teardown> {
-    await this.get(caller, id);
-    const { teardown, expired } = await this.teardowns.decide(
-      id,
-      caller.name,
-      decision,
-      comment,
-      this.config.approvalTtlHours,
-    );
-    if (expired) {
-      throw new DomainError(
-        'APPROVAL_EXPIRED',
-        `teardown ${id} waited for approval longer than ${this.config.approvalTtlHours} hours and was rejected as expired`,
-        { details: { status: teardown.status } },
-      );
-    }
-    if (teardown.status === 'queued') await this.queue.offer(id);
-    return teardown;
-  }
-
-  async approvalsOf(teardowns: Teardown[]): Promise<Map<string, ApprovalRecord[]>> {
-    return this.teardowns.approvalsOf(teardowns.map((t) => t.id));
   }
 
   async auditTrail(caller: Caller, id: string): Promise<AuditEvent[]> {
