@@ -1,6 +1,7 @@
 /**
  * The boundaries of the house style, checked in CI (`npm run lint`): every side effect sits behind
- * a *Client (network) or *Repository (PostgreSQL), and use cases hold no I/O of their own.
+ * a *Client (network) or *Repository (PostgreSQL), use cases hold no I/O of their own, and the
+ * modules depend on each other in one direction only.
  */
 module.exports = {
   forbidden: [
@@ -36,6 +37,59 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/' },
       to: { path: '^test/' },
+    },
+    {
+      name: 'prisma-client-only-in-repositories',
+      comment:
+        'The Prisma client and the unwrapping of a Transaction stay in repositories; use cases take part in ' +
+        "a transaction through db/unit-of-work.ts's UnitOfWork and opaque Transaction.",
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['\\.repository\\.ts$', '^src/db/'] },
+      to: { path: '^src/db/prisma' },
+    },
+    // Module directions. `teardown` is on top: it may use holds, approvals, audit, archive and
+    // dialnexa, and none of them (nor anything else but the app module) may use it back, so a
+    // module below can be read, tested and changed without the teardown module.
+    {
+      name: 'nothing-depends-on-teardown',
+      comment: 'Only the app module imports src/teardown/ (approvals: see the next rule).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/teardown/', '^src/app\\.module\\.ts$', '^src/approvals/'] },
+      to: { path: '^src/teardown/' },
+    },
+    {
+      name: 'approvals-use-only-the-pure-teardown-contract',
+      comment:
+        'A decision moves a teardown through the one state machine and answers with the teardown resource, ' +
+        'so approvals may import the pure files that define them: the domain types (teardown.ts), ' +
+        'transition() (teardown-state.ts) and the resource (teardown.presenter.ts). Nothing with I/O: ' +
+        'the teardown row is reached through the ApprovalSubjects port that the teardown module implements.',
+      severity: 'error',
+      from: { path: '^src/approvals/' },
+      to: {
+        path: '^src/teardown/',
+        pathNot: '^src/teardown/(teardown|teardown-state|teardown\\.presenter)\\.ts$',
+      },
+    },
+    {
+      name: 'pure-teardown-contract-stays-pure',
+      comment:
+        'The teardown files approvals may import must not reach the rest of the teardown module, or the ' +
+        'exception above would let approvals depend on it after all.',
+      severity: 'error',
+      from: { path: '^src/teardown/(teardown|teardown-state|teardown\\.presenter)\\.ts$' },
+      to: {
+        path: '^src/teardown/',
+        pathNot: '^src/teardown/(teardown|teardown-state|teardown\\.presenter)\\.ts$',
+      },
+    },
+    {
+      name: 'lower-modules-do-not-depend-on-approvals',
+      comment:
+        'Approvals sit between teardown and the modules it uses: holds, audit, archive and dialnexa never import it.',
+      severity: 'error',
+      from: { path: '^src/(holds|audit|archive|dialnexa)/' },
+      to: { path: '^src/approvals/' },
     },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
   ],

@@ -23,6 +23,7 @@ export class AppModule implements NestModule {
         DbModule,
         AuthModule,
         AuditModule,
+        // registers ApprovalsModule, handing it the port it needs from the teardown side
         TeardownModule,
         LegalHoldModule,
         OpsModule,

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { toStorableJson, toStorableText } from '../common/text.js';
+import { prismaOf } from '../db/prisma-unit-of-work.js';
 import { type Prisma, PrismaService } from '../db/prisma.service.js';
+import type { Transaction } from '../db/unit-of-work.js';
 import type { AuditEvent, AuditEventType, NewAuditEvent } from './audit-event.js';
 import { auditHash, GENESIS_HASH } from './audit-hash.js';
 
@@ -31,6 +33,11 @@ export class AuditRepository {
 
   async append(events: NewAuditEvent[]): Promise<AuditEvent[]> {
     return this.prisma.$transaction((tx) => appendInTransaction(tx, events));
+  }
+
+  /** Appends as part of a change another module makes in `tx` (see UnitOfWork). */
+  async appendWithin(tx: Transaction, events: NewAuditEvent[]): Promise<AuditEvent[]> {
+    return appendInTransaction(prismaOf(tx), events);
   }
 
   async list(filter: AuditFilter, limit: number, afterSeq?: number): Promise<AuditEvent[]> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { workflowIdSchema } from '../common/ids.dto.js';
 import { freeText } from '../common/text.dto.js';
-import { workflowIdSchema } from '../teardown/teardown.dto.js';
 
 export const holdIdSchema = z.string().regex(/^hold_[0-9A-HJKMNP-TV-Z]{26}$/, 'is not a hold id');
 

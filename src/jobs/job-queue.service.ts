@@ -63,6 +63,19 @@ export class JobQueueService implements OnApplicationShutdown {
     await boss.send(TEARDOWN_QUEUE, { teardownId } satisfies TeardownJob, { singletonKey: teardownId });
   }
 
+  /**
+   * Queues a run when the queue can be reached now. Losing this is safe, so a request that has
+   * already committed its change does not fail over it: the sweeper (TeardownWorker) re-queues
+   * every runnable teardown that no worker holds.
+   */
+  async offer(teardownId: string): Promise<void> {
+    try {
+      await this.enqueue(teardownId);
+    } catch (error) {
+      this.logger.warn(`teardown ${teardownId}: could not queue it now (${String(error)}); the sweeper will`);
+    }
+  }
+
   async work(
     concurrency: number,
     handler: (job: TeardownJob, signal: AbortSignal) => Promise<void>,

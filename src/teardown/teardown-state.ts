@@ -1,5 +1,5 @@
 import { DomainError } from '../common/domain-error.js';
-import type { TeardownError, TeardownStatus, TeardownStep } from './teardown.js';
+import type { Teardown, TeardownError, TeardownStatus, TeardownStep } from './teardown.js';
 
 /**
  * The teardown state machine as a pure function: the runner and the API compute every change of
@@ -17,6 +17,19 @@ export interface TeardownState {
   /** Whether a cancel may have reached DialNexa: from then on the teardown cannot be aborted. */
   cancelSent: boolean;
   error: TeardownError | null;
+}
+
+/** The part of a stored teardown that the state machine reads. */
+export function stateOf(
+  teardown: Pick<Teardown, 'status' | 'step' | 'dryRun' | 'cancelSentAt' | 'error'>,
+): TeardownState {
+  return {
+    status: teardown.status,
+    step: teardown.step,
+    dryRun: teardown.dryRun,
+    cancelSent: teardown.cancelSentAt !== null,
+    error: teardown.error,
+  };
 }
 
 export type TeardownEvent =

@@ -1,19 +1,18 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { ApprovalService } from '../approvals/approval.service.js';
 import { Roles } from '../auth/api-key.guard.js';
 import type { Caller } from '../auth/caller.js';
 import { CurrentCaller } from '../auth/current-caller.decorator.js';
+import { teardownIdSchema } from '../common/ids.dto.js';
 import { PathIdPipe } from '../common/path-id.pipe.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import {
   createTeardownSchema,
   type CreateTeardownDto,
-  type DecisionDto,
-  decisionSchema,
   idempotencyKeySchema,
   listTeardownsSchema,
   type ListTeardownsDto,
-  teardownIdSchema,
 } from './teardown.dto.js';
 import { presentTeardown } from './teardown.presenter.js';
 import type { Teardown } from './teardown.js';
@@ -24,7 +23,10 @@ const idempotencyPipe = new ZodValidationPipe(idempotencyKeySchema.optional(), '
 
 @Controller('v1/teardowns')
 export class TeardownController {
-  constructor(private readonly teardowns: TeardownService) {}
+  constructor(
+    private readonly teardowns: TeardownService,
+    private readonly approvals: ApprovalService,
+  ) {}
 
   @Post()
   @Roles('requester')
@@ -48,7 +50,7 @@ export class TeardownController {
     @Query(new ZodValidationPipe(listTeardownsSchema)) query: ListTeardownsDto,
   ) {
     const { data, nextCursor } = await this.teardowns.list(caller, query);
-    const approvals = await this.teardowns.approvalsOf(data);
+    const approvals = await this.approvals.of(data.map((t) => t.id));
     return { data: data.map((t) => presentTeardown(t, approvals.get(t.id))), nextCursor };
   }
 
@@ -72,28 +74,6 @@ export class TeardownController {
     return this.present(await this.teardowns.retry(caller, id));
   }
 
-  @Post(':id/approve')
-  @HttpCode(200)
-  @Roles('approver')
-  async approve(
-    @CurrentCaller() caller: Caller,
-    @Param('id', idPipe) id: string,
-    @Body(new ZodValidationPipe(decisionSchema)) body: DecisionDto,
-  ) {
-    return this.present(await this.teardowns.decide(caller, id, 'approved', body.comment ?? null));
-  }
-
-  @Post(':id/reject')
-  @HttpCode(200)
-  @Roles('approver')
-  async reject(
-    @CurrentCaller() caller: Caller,
-    @Param('id', idPipe) id: string,
-    @Body(new ZodValidationPipe(decisionSchema)) body: DecisionDto,
-  ) {
-    return this.present(await this.teardowns.decide(caller, id, 'rejected', body.comment ?? null));
-  }
-
   @Get(':id/audit')
   @Roles('requester', 'approver', 'auditor')
   async audit(@CurrentCaller() caller: Caller, @Param('id', idPipe) id: string) {
@@ -107,7 +87,7 @@ export class TeardownController {
   }
 
   private async present(teardown: Teardown) {
-    const approvals = await this.teardowns.approvalsOf([teardown]);
+    const approvals = await this.approvals.of([teardown.id]);
     return presentTeardown(teardown, approvals.get(teardown.id));
   }
 }

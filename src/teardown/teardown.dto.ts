@@ -1,13 +1,7 @@
 import { z } from 'zod';
+import { teardownIdSchema, workflowIdSchema } from '../common/ids.dto.js';
 import { freeText } from '../common/text.dto.js';
 import { TEARDOWN_STATUSES } from './teardown.js';
-
-/** DialNexa ids are opaque: only a sanity check, never parsed further. */
-export const workflowIdSchema = z
-  .string({ error: 'must be a string' })
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
-
-export const teardownIdSchema = z.string().regex(/^td_[0-9A-HJKMNP-TV-Z]{26}$/, 'is not a teardown id');
 
 export const createTeardownSchema = z.strictObject({
   workflowId: workflowIdSchema,
@@ -31,11 +25,3 @@ export const idempotencyKeySchema = z
   .min(1, 'must be 1-255 characters')
   .max(255, 'must be 1-255 characters')
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
-
-/** `{"comment": "…"}`; an empty body is an approval without comment. */
-export const decisionSchema = z
-  .strictObject({
-    comment: freeText(1, 2000).optional(),
-  })
-  .default({});
-export type DecisionDto = z.output<typeof decisionSchema>;

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ApprovalsModule } from '../approvals/approvals.module.js';
 import { ArchiveModule } from '../archive/archive.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { DialnexaModule } from '../dialnexa/dialnexa.module.js';
@@ -10,9 +11,23 @@ import { TeardownRunner } from './teardown.runner.js';
 import { TeardownService } from './teardown.service.js';
 import { TeardownWorker } from './teardown.worker.js';
 
+/**
+ * The teardown table's repository alone, so that the approvals module can be given it as its
+ * ApprovalSubjects port without importing TeardownModule (which imports the approvals module).
+ */
+@Module({ providers: [TeardownRepository], exports: [TeardownRepository] })
+export class TeardownRepositoryModule {}
+
 @Module({
-  imports: [ArchiveModule, AuditModule, DialnexaModule, JobsModule],
+  imports: [
+    ArchiveModule,
+    AuditModule,
+    DialnexaModule,
+    JobsModule,
+    TeardownRepositoryModule,
+    ApprovalsModule.register({ imports: [TeardownRepositoryModule], subjects: TeardownRepository }),
+  ],
   controllers: [TeardownController],
-  providers: [TeardownRepository, DestructiveCallGate, TeardownRunner, TeardownService, TeardownWorker],
+  providers: [DestructiveCallGate, TeardownRunner, TeardownService, TeardownWorker],
 })
 export class TeardownModule {}

@@ -1,8 +1,8 @@
+import type { Approval } from '../approvals/approval.js';
 import type { Teardown } from './teardown.js';
-import type { ApprovalRecord } from './teardown.repository.js';
 
 /** The teardown resource of the service contract (`GET /v1/teardowns/{id}`). */
-export function presentTeardown(teardown: Teardown, approvals: readonly ApprovalRecord[] = []) {
+export function presentTeardown(teardown: Teardown, approvals: readonly Approval[] = []) {
   const archive = teardown.archive;
   return {
     id: teardown.id,

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import type { ApprovalSubject, ApprovalSubjects } from '../approvals/approval.js';
 import type { ArchiveRef } from '../archive/manifest.js';
 import { appendInTransaction, hasEventInTransaction } from '../audit/audit.repository.js';
 import type { NewAuditEvent } from '../audit/audit-event.js';
 import { DomainError, type ErrorCode } from '../common/domain-error.js';
 import { newTeardownId } from '../common/ids.js';
 import { toStorableText, truncate } from '../common/text.js';
+import { prismaOf } from '../db/prisma-unit-of-work.js';
 import { type Prisma, PrismaService } from '../db/prisma.service.js';
+import type { Transaction } from '../db/unit-of-work.js';
 import { activeHoldId, lockWorkflow } from '../holds/legal-hold.repository.js';
 import {
   ACTIVE_STATUSES,
@@ -14,9 +17,9 @@ import {
   type Teardown,
   type TeardownStatus,
   type TeardownStep,
+  isTerminal,
 } from './teardown.js';
-import { initialStatus, transition, type TeardownEvent } from './teardown-state.js';
-import { randomUUID } from 'node:crypto';
+import { initialStatus, stateOf, transition, type TeardownEvent } from './teardown-state.js';
 
 type Tx = Prisma.TransactionClient;
 type Row = Awaited<ReturnType<PrismaService['teardown']['findUniqueOrThrow']>>;
@@ -56,13 +59,6 @@ export type CreateOutcome =
   | { kind: 'in_progress'; teardownId: string }
   | { kind: 'on_hold'; holdId: string };
 
-export interface ApprovalRecord {
-  approver: string;
-  decision: 'approved' | 'rejected';
-  comment: string | null;
-  decidedAt: Date;
-}
-
 export interface TeardownListFilter {
   workflowId?: string;
   status?: TeardownStatus;
@@ -73,9 +69,13 @@ const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** In code points. Error messages quote DialNexa and S3, which bound nothing. */
 const MAX_ERROR_MESSAGE = 2000;
 
-/** The teardown table: the durable state machine. Every runner write is fenced by its token. */
+/**
+ * The teardown table: the durable state machine. Every runner write is fenced by its token. It
+ * is also the approvals module's ApprovalSubjects port: the one door to a teardown's row for a
+ * decision, inside the decision's unit of work.
+ */
 @Injectable()
-export class TeardownRepository {
+export class TeardownRepository implements ApprovalSubjects {
   constructor(private readonly prisma: PrismaService) {}
 
   async create(input: NewTeardown, idempotency: IdempotencyClaim | null): Promise<CreateOutcome> {
@@ -310,16 +310,7 @@ export class TeardownRepository {
       const row = await tx.teardown.findUnique({ where: { id } });
       if (!row) throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} does not exist`);
       const current = toDomain(row);
-      const next = transition(
-        {
-          status: current.status,
-          step: current.step,
-          dryRun: current.dryRun,
-          cancelSent: current.cancelSentAt !== null,
-          error: current.error,
-        },
-        event,
-      );
+      const next = transition(stateOf(current), event);
       if (event.type === 'retry_requested') {
         // The same lock as `create`: without it a concurrent create and retry both pass the check
         // and the loser fails on the unique index instead of answering TEARDOWN_IN_PROGRESS.
@@ -363,121 +354,32 @@ export class TeardownRepository {
     });
   }
 
-  /**
-   * Records an approver's decision, under a row lock. Enough approvals queue the teardown; one
-   * rejection ends it. The requester may not decide on its own teardown (four eyes).
-   */
-  async decide(
-    id: string,
-    approver: string,
-    decision: 'approved' | 'rejected',
-    comment: string | null,
-    ttlHours: number,
-  ): Promise<{ teardown: Teardown; approvals: number; expired: boolean }> {
-    return this.prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT id FROM teardown WHERE id = ${id} FOR UPDATE`;
-      const row = await tx.teardown.findUnique({ where: { id } });
-      if (!row) throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} does not exist`);
-      // Expiry is decided here, at decision time, not only by a sweeper that may run late or on no
-      // replica at all: an overdue teardown is rejected as expired and the decision is not taken.
-      if (row.status === 'awaiting_approval' && isOverdue(row.createdAt, ttlHours)) {
-        const expired = await expireInTransaction(tx, toDomain(row), ttlHours);
-        return { teardown: expired, approvals: 0, expired: true };
-      }
-      const current = toDomain(row);
-      if (current.requestedBy === approver) {
-        throw new DomainError(
-          'APPROVAL_NOT_ALLOWED',
-          'the requester of a teardown may not approve or reject it',
-        );
-      }
-      const previous = await tx.approval.findUnique({
-        where: { teardownId_approver: { teardownId: id, approver } },
-      });
-      if (previous && current.status === 'awaiting_approval') {
-        throw new DomainError(
-          'APPROVAL_ALREADY_RECORDED',
-          `${approver} already ${previous.decision} this teardown`,
-          {
-            details: { decision: previous.decision },
-          },
-        );
-      }
-      const approvals =
-        (await tx.approval.count({ where: { teardownId: id, decision: 'approved' } })) +
-        (decision === 'approved' ? 1 : 0);
-      const next = transition(
-        {
-          status: current.status,
-          step: current.step,
-          dryRun: current.dryRun,
-          cancelSent: false,
-          error: current.error,
-        },
-        decision === 'approved'
-          ? { type: 'approved', approvals, required: current.approvalsRequired }
-          : { type: 'rejected' },
-      );
-      await tx.approval.create({ data: { id: randomUUID(), teardownId: id, approver, decision, comment } });
-      const updated = await tx.teardown.update({
-        where: { id },
-        data: {
-          status: next.status,
-          activeWorkflowId: next.status === 'rejected' ? null : undefined,
-          completedAt: next.status === 'rejected' ? new Date() : undefined,
-          updatedAt: new Date(),
-        },
-      });
-      await appendInTransaction(tx, [
-        {
-          actor: approver,
-          teardownId: id,
-          workflowId: current.workflowId,
-          type: decision === 'approved' ? 'teardown.approved' : 'teardown.rejected',
-          details: { comment, approvals, approvalsRequired: current.approvalsRequired, status: next.status },
-        },
-      ]);
-      return { teardown: toDomain(updated), approvals, expired: false };
-    });
+  // The ApprovalSubjects port (contract in src/approvals/approval.ts), called inside a decision's
+  // unit of work: the approvals module never touches the teardown table itself.
+
+  async lockForDecision(tx: Transaction, id: string): Promise<ApprovalSubject | null> {
+    const db = prismaOf(tx);
+    await db.$queryRaw`SELECT id FROM teardown WHERE id = ${id} FOR UPDATE`;
+    const row = await db.teardown.findUnique({ where: { id } });
+    return row ? toDomain(row) : null;
   }
 
-  async approvalsOf(teardownIds: string[]): Promise<Map<string, ApprovalRecord[]>> {
-    const rows = await this.prisma.approval.findMany({
-      where: { teardownId: { in: teardownIds } },
-      orderBy: { decidedAt: 'asc' },
+  async applyDecision(tx: Transaction, id: string, status: TeardownStatus): Promise<Teardown> {
+    const row = await prismaOf(tx).teardown.update({
+      where: { id },
+      data: toData({ status, completedAt: isTerminal(status) ? new Date() : undefined }),
     });
-    const byTeardown = new Map<string, ApprovalRecord[]>();
-    for (const row of rows) {
-      const list = byTeardown.get(row.teardownId) ?? [];
-      list.push({
-        approver: row.approver,
-        decision: row.decision as ApprovalRecord['decision'],
-        comment: row.comment,
-        decidedAt: row.decidedAt,
-      });
-      byTeardown.set(row.teardownId, list);
-    }
-    return byTeardown;
+    return toDomain(row);
   }
 
-  /** Rejects, as the system, every teardown that waited for approval longer than `ttlHours`. */
-  async expireApprovals(ttlHours: number): Promise<string[]> {
-    const stale = await this.prisma.$queryRaw<{ id: string }[]>`
-      SELECT id FROM teardown
-       WHERE status = 'awaiting_approval' AND created_at < now() - make_interval(hours => ${ttlHours})
-       ORDER BY created_at LIMIT 100`;
-    const expired: string[] = [];
-    for (const { id } of stale) {
-      const done = await this.prisma.$transaction(async (tx) => {
-        await tx.$queryRaw`SELECT id FROM teardown WHERE id = ${id} FOR UPDATE`;
-        const row = await tx.teardown.findUnique({ where: { id } });
-        if (row?.status !== 'awaiting_approval') return false; // decided meanwhile
-        await expireInTransaction(tx, toDomain(row), ttlHours);
-        return true;
-      });
-      if (done) expired.push(id);
-    }
-    return expired;
+  async awaitingApprovalRequestedBefore(before: Date, limit: number): Promise<string[]> {
+    const rows = await this.prisma.teardown.findMany({
+      where: { status: 'awaiting_approval', createdAt: { lt: before } },
+      orderBy: { createdAt: 'asc' },
+      take: limit,
+      select: { id: true },
+    });
+    return rows.map((row) => row.id);
   }
 
   /** Forgets Idempotency-Keys older than 24 hours (they are ignored from then on anyway). */
@@ -506,39 +408,6 @@ export class TeardownRepository {
     }
     return new LeaseLostError(teardown.id);
   }
-}
-
-function isOverdue(createdAt: Date, ttlHours: number): boolean {
-  return createdAt.getTime() < Date.now() - ttlHours * 3_600_000;
-}
-
-/** Rejects, as the system and through the state machine, a teardown whose approval window passed. */
-async function expireInTransaction(tx: Tx, current: Teardown, ttlHours: number): Promise<Teardown> {
-  const next = transition(
-    {
-      status: current.status,
-      step: current.step,
-      dryRun: current.dryRun,
-      cancelSent: false,
-      error: current.error,
-    },
-    { type: 'rejected' },
-  );
-  const now = new Date();
-  const updated = await tx.teardown.update({
-    where: { id: current.id },
-    data: { status: next.status, activeWorkflowId: null, completedAt: now, updatedAt: now },
-  });
-  await appendInTransaction(tx, [
-    {
-      actor: 'system',
-      teardownId: current.id,
-      workflowId: current.workflowId,
-      type: 'teardown.rejected',
-      details: { comment: `no approval within ${ttlHours} hours`, expired: true },
-    },
-  ]);
-  return toDomain(updated);
 }
 
 /** The runner's write was refused because the teardown changed status under it (e.g. aborted). */

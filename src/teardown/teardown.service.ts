@@ -11,7 +11,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
 import type { Teardown } from './teardown.js';
 import type { CreateTeardownDto, ListTeardownsDto } from './teardown.dto.js';
-import { type ApprovalRecord, TeardownRepository } from './teardown.repository.js';
+import { TeardownRepository } from './teardown.repository.js';
 
 const ARCHIVE_URL_TTL_SECONDS = 900;
 
@@ -73,7 +73,7 @@ export class TeardownService {
         return { teardown: outcome.teardown, replayed: true };
       case 'created':
         // one awaiting approval is queued by the approval that completes it
-        if (outcome.teardown.status === 'queued') await this.kick(outcome.teardown.id);
+        if (outcome.teardown.status === 'queued') await this.queue.offer(outcome.teardown.id);
         return { teardown: outcome.teardown, replayed: false };
     }
   }
@@ -145,37 +145,8 @@ export class TeardownService {
       type: 'teardown.retried',
       details: { fromStep: queued.step, attempt: queued.attempt, previousError: teardown.error },
     }));
-    await this.kick(id);
+    await this.queue.offer(id);
     return retried;
-  }
-
-  async decide(
-    caller: Caller,
-    id: string,
-    decision: 'approved' | 'rejected',
-    comment: string | null,
-  ): Promise<Teardown> {
-    await this.get(caller, id);
-    const { teardown, expired } = await this.teardowns.decide(
-      id,
-      caller.name,
-      decision,
-      comment,
-      this.config.approvalTtlHours,
-    );
-    if (expired) {
-      throw new DomainError(
-        'APPROVAL_EXPIRED',
-        `teardown ${id} waited for approval longer than ${this.config.approvalTtlHours} hours and was rejected as expired`,
-        { details: { status: teardown.status } },
-      );
-    }
-    if (teardown.status === 'queued') await this.kick(id);
-    return teardown;
-  }
-
-  async approvalsOf(teardowns: Teardown[]): Promise<Map<string, ApprovalRecord[]>> {
-    return this.teardowns.approvalsOf(teardowns.map((t) => t.id));
   }
 
   async auditTrail(caller: Caller, id: string): Promise<AuditEvent[]> {
@@ -191,15 +162,6 @@ export class TeardownService {
       });
     }
     return this.archive.describe(teardown.archive, ARCHIVE_URL_TTL_SECONDS);
-  }
-
-  /** Queues a run. Losing this (the queue unreachable) is safe: the sweeper re-queues stalled teardowns. */
-  private async kick(id: string): Promise<void> {
-    try {
-      await this.queue.enqueue(id);
-    } catch (error) {
-      this.logger.warn(`teardown ${id}: could not queue it now (${String(error)}); the sweeper will`);
-    }
   }
 
   private seesAll(caller: Caller): boolean {

@@ -5,6 +5,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { ApprovalService } from '../approvals/approval.service.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
@@ -24,6 +25,7 @@ export class TeardownWorker implements OnApplicationBootstrap, BeforeApplication
     private readonly queue: JobQueueService,
     private readonly runner: TeardownRunner,
     private readonly teardowns: TeardownRepository,
+    private readonly approvals: ApprovalService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -55,7 +57,7 @@ export class TeardownWorker implements OnApplicationBootstrap, BeforeApplication
   async sweep(): Promise<void> {
     try {
       await this.teardowns.purgeIdempotencyKeys();
-      const expired = await this.teardowns.expireApprovals(this.config.approvalTtlHours);
+      const expired = await this.approvals.expireOverdue();
       for (const id of expired) this.logger.log(`teardown ${id}: no approval in time, rejected`);
       const stalled = await this.teardowns.findStalled(this.config.runner.leaseSeconds);
       for (const id of stalled) {
