@@ -6,8 +6,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_API_KEY, DialnexaSimulator } from '../simulator/dialnexa-simulator.ts';
+import { DEFAULT_API_KEY, DialnexaSimulator, toWireJson } from '../simulator/dialnexa-simulator.ts';
 import type { DialnexaSimulatorOptions } from '../simulator/dialnexa-simulator.ts';
+import { HOSTILE_KEYS, HOSTILE_NUMBERS, HOSTILE_STRINGS } from '../simulator/hostile-values.ts';
 
 // Response bodies are arbitrary JSON; the assertions below are the type checks.
 
@@ -17,6 +18,8 @@ interface Reply {
   status: number;
   headers: Headers;
   body: Json;
+  /** The body as sent: JSON.parse hides how -0, U+2028 or a lone surrogate was written. */
+  text: string;
 }
 
 interface CallOptions {
@@ -72,6 +75,7 @@ describe(DialnexaSimulator.name, () => {
       status: response.status,
       headers: response.headers,
       body: text === '' ? undefined : JSON.parse(text),
+      text,
     };
   }
 
@@ -471,6 +475,8 @@ describe(DialnexaSimulator.name, () => {
       expect(nodes.find((node) => node.node_type === 'VOICE_CALL').config).toEqual({
         agent_id: expect.stringMatching(/^agent_[0-9a-z]{12}$/),
         from_phone_number: expect.stringMatching(/^\+1415555\d{4}$/),
+        notes: expect.any(String),
+        variables: expect.any(Object),
       });
     });
 
@@ -850,6 +856,91 @@ describe(DialnexaSimulator.name, () => {
     });
   });
 
+  describe('hostile values', () => {
+    const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
+    const parsedFromWire = (value: unknown): Json => JSON.parse(toWireJson(value));
+
+    function depthOf(value: unknown): number {
+      if (value === null || typeof value !== 'object') return 0;
+      return 1 + Math.max(0, ...Object.values(value).map(depthOf));
+    }
+
+    function expectCatalogue(catalogue: Json): void {
+      expect(catalogue.strings).toEqual(HOSTILE_STRINGS);
+      expect(Object.getPrototypeOf(catalogue.keys)).toBe(Object.prototype);
+      expect(Object.keys(catalogue.keys).sort()).toEqual([...HOSTILE_KEYS].sort());
+      expect(Object.hasOwn(catalogue.keys, '__proto__')).toBe(true);
+      expect(catalogue.numbers).toEqual(parsedFromWire(HOSTILE_NUMBERS));
+      expect(Object.is(catalogue.numbers[0], -0)).toBe(true);
+      expect(depthOf(catalogue.nested)).toBeGreaterThanOrEqual(50);
+      expect(depthOf(catalogue.nested)).toBeLessThanOrEqual(100);
+    }
+
+    it('serves them by default in workflows, nodes, edges and leads', async () => {
+      const ids = Array.from({ length: 12 }, () => sut.addWorkflow({ leads: 10 }));
+      const id = sut.addWorkflow({ leads: 420 });
+
+      const workflows = await Promise.all(ids.map((wf) => call(`/v1/workflows/${wf}`)));
+      const nodes = await allPages(`/v1/workflows/${id}/nodes`);
+      const edges = (await Promise.all(ids.map((wf) => allPages(`/v1/workflows/${wf}/edges`)))).flat();
+      const leads = await allPages(`/v1/workflows/${id}/leads`);
+
+      for (const workflow of workflows) {
+        expect(workflow.body.name).toMatch(NOT_PRINTABLE_ASCII);
+        expect(workflow.body.title).toBe(workflow.body.name);
+      }
+      expect(workflows.some((workflow) => (workflow.body.description ?? '').length > 200)).toBe(true);
+      expectCatalogue(nodes[0].config.variables);
+      for (const node of nodes) expect(typeof node.config.notes).toBe('string');
+      expect(nodes.some((node) => NOT_PRINTABLE_ASCII.test(node.label))).toBe(true);
+      expect(edges.some((edge) => /^Give up/.test(edge.label ?? ''))).toBe(true);
+      for (const lead of leads) expect(typeof lead.metadata.notes).toBe('string');
+      expect(leads.filter((lead) => lead.metadata.crm !== undefined)).toHaveLength(53);
+      expectCatalogue(leads[0].metadata.crm);
+      expect(leads.map((lead) => lead.metadata.call_transcript?.length ?? 0).filter(Boolean)).toEqual([
+        1 << 20,
+        1 << 16,
+      ]);
+      expect(leads[100].metadata.call_transcript).toContain('\u2028');
+      const texts = leads.flatMap((lead) => [lead.metadata.first_name, lead.metadata.last_name]);
+      expect(texts.some((text) => NOT_PRINTABLE_ASCII.test(text))).toBe(true);
+    });
+
+    it('keeps ids, statuses, phone numbers and timestamps as the contract describes them', async () => {
+      const id = sut.addWorkflow({ leads: 300, extraFields: { x: 1 } });
+
+      const leads = await allPages(`/v1/workflows/${id}/leads`);
+      const edges = await allPages(`/v1/workflows/${id}/edges`);
+
+      for (const lead of leads) {
+        expect(lead.id).toMatch(/^wlead_[0-9a-z]{12}$/);
+        expect(lead.phone_number).toMatch(/^\+1415555\d{4}$/);
+        expect(lead.enrolled_at).toMatch(ISO_MS);
+      }
+      for (const edge of edges)
+        expect([edge.from_node_id, edge.to_node_id]).toEqual([
+          expect.stringMatching(ID),
+          expect.stringMatching(ID),
+        ]);
+    });
+
+    it('writes them as JSON does, and -0 as -0', async () => {
+      const id = sut.addWorkflow({ leads: 1 });
+
+      const reply = await call(`/v1/workflows/${id}/leads`);
+
+      // JSON.stringify leaves U+2028/U+2029 as they are and escapes NUL and lone surrogates
+      expect(reply.text).toContain('\u2028');
+      expect(reply.text).toContain('\\u0000');
+      expect(reply.text).toContain('\\ud83d');
+      expect(reply.text).toContain('"numbers":[-0,0,1e+21,');
+      expect(reply.text).toContain('1E+21');
+      expect(reply.text).toContain('12345678901234567890');
+      expect(Buffer.from(reply.text, 'utf8').toString('utf8')).toBe(reply.text);
+      expect(reply.body.data[0].metadata.crm.numbers).toContain(12345678901234567000);
+    });
+  });
+
   describe('determinism and snapshots', () => {
     it('generates the same data for the same seed and different data for another', async () => {
       const build = (seed: number): DialnexaSimulator => {
@@ -864,6 +955,7 @@ describe(DialnexaSimulator.name, () => {
 
       expect(idA).toBe(idB);
       expect(a.snapshot(idA)).toEqual(b.snapshot(idB));
+      expect(toWireJson(a.snapshot(idA))).toBe(toWireJson(b.snapshot(idB)));
       expect(idC).not.toBe(idA);
       expect(a.defaultOrgId).not.toBe(c.defaultOrgId);
     });

@@ -11,6 +11,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Faults } from './faults.ts';
 import type { SerializedFault } from './faults.ts';
+import { toWireJson } from './hostile-values.ts';
 import { FixedWindowRateLimiter } from './rate-limiter.ts';
 import type { RateLimitConfig } from './rate-limiter.ts';
 import { LEAD_STATUSES, WORKFLOW_STATUSES, defaultOrgId, generateWorkflow } from './seed.ts';
@@ -20,6 +21,7 @@ import { SimWorkflow } from './workflow-store.ts';
 export { Faults } from './faults.ts';
 export type { FaultMatch, RandomFaultOptions } from './faults.ts';
 export type { RateLimitConfig } from './rate-limiter.ts';
+export { toWireJson } from './hostile-values.ts';
 export type { ApiEdge, ApiLead, ApiNode, LeadStatus, WorkflowStatus } from './seed.ts';
 
 export const DEFAULT_API_KEY = 'dnx_test_simulator_key_0001';
@@ -155,12 +157,13 @@ function matchRoute(method: string, path: string): Route | undefined {
 
 /** `created_at` -> `createdAt`, for the enveloped flavour of the API. */
 function camelTimestamps(item: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(item)) {
-    out[key.endsWith('_at') ? key.replace(/_([a-z])/g, (_, char: string) => char.toUpperCase()) : key] =
-      value;
-  }
-  return out;
+  // fromEntries defines keys: assigning `__proto__` would set the prototype instead
+  return Object.fromEntries(
+    Object.entries(item).map(([key, value]) => [
+      key.endsWith('_at') ? key.replace(/_([a-z])/g, (_, char: string) => char.toUpperCase()) : key,
+      value,
+    ]),
+  );
 }
 
 function parseInteger(
@@ -322,17 +325,23 @@ export class DialnexaSimulator {
     return workflow.id;
   }
 
-  /** The workflow and its lists exactly as the API serves them, or undefined once deleted. */
+  /**
+   * The workflow and its lists as a client reads them: what the API serves, through JSON.parse
+   * (so `-0` is -0, `__proto__` an own key, numbers written as `1E+21` plain numbers), or
+   * undefined once deleted.
+   */
   snapshot(id: string): WorkflowSnapshot | undefined {
     const workflow = this.workflows.get(id);
     if (!workflow) return undefined;
     const now = Date.now();
-    return structuredClone({
-      workflow: this.shapeTimestamps(workflow.toApi()),
-      nodes: [...workflow.nodes],
-      edges: [...workflow.edges],
-      leads: workflow.allLeads(now).map((lead) => this.shapeTimestamps(lead)),
-    });
+    return JSON.parse(
+      toWireJson({
+        workflow: this.shapeTimestamps(workflow.toApi()),
+        nodes: workflow.nodes,
+        edges: workflow.edges,
+        leads: workflow.allLeads(now).map((lead) => this.shapeTimestamps(lead)),
+      }),
+    ) as WorkflowSnapshot;
   }
 
   exists(id: string): boolean {
@@ -485,7 +494,7 @@ export class DialnexaSimulator {
   }
 
   private send(res: ServerResponse, response: ApiResponse): void {
-    const payload = JSON.stringify(response.body);
+    const payload = toWireJson(response.body);
     res.writeHead(response.status, {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': String(Buffer.byteLength(payload)),
