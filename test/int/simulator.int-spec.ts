@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_API_KEY, DialnexaSimulator, toWireJson } from '../simulator/dialnexa-simulator.ts';
-import type { DialnexaSimulatorOptions } from '../simulator/dialnexa-simulator.ts';
+import type { DialnexaSimulatorOptions, ServedBodies } from '../simulator/dialnexa-simulator.ts';
 import { HOSTILE_KEYS, HOSTILE_NUMBERS, HOSTILE_STRINGS } from '../simulator/hostile-values.ts';
 
 // Response bodies are arbitrary JSON; the assertions below are the type checks.
@@ -938,6 +938,96 @@ describe(DialnexaSimulator.name, () => {
       expect(reply.text).toContain('12345678901234567890');
       expect(Buffer.from(reply.text, 'utf8').toString('utf8')).toBe(reply.text);
       expect(reply.body.data[0].metadata.crm.numbers).toContain(12345678901234567000);
+    });
+
+    it('serves exactly the bodies it was given, changing only the status a cancel changes', async () => {
+      const bodies: ServedBodies = JSON.parse(
+        '{"workflow": {"id": "wfl_served000001", "status": "active", "updated_at": "2024-04-01T08:00:00.000Z",' +
+          ' "__proto__": {"polluted": true}, "n": -0, "big": 1E+21, "name": "x\\u2028\\ud800"},' +
+          ' "nodes": [{"id": "node_a", "node_type": "VOICE_CALL", "constructor": {"": -0.0}},' +
+          '           {"id": "node_b", "node_type": "CONVERTED", "config": null}],' +
+          ' "edges": [{"id": "edge_a", "__proto__": null}],' +
+          ' "leads": [{"id": "wlead_a", "status": "in_progress", "current_node_id": "node_a", "release_at": "soon",' +
+          '            "metadata": {"__proto__": [1], "\\u0000": "\\udc00"}},' +
+          '           {"id": "wlead_b", "status": "completed", "current_node_id": null, "metadata": [-0]}]}',
+      );
+
+      const id = sut.addServedWorkflow(bodies);
+      const workflow = await call(`/v1/workflows/${id}`);
+      const nodes = await call(`/v1/workflows/${id}/nodes`);
+      const edges = await call(`/v1/workflows/${id}/edges`);
+      const leads = await call(`/v1/workflows/${id}/leads`);
+      const snapshot = sut.snapshot(id);
+      await call(`/v1/workflows/${id}/cancel`, { method: 'POST' });
+      const cancelled = await call(`/v1/workflows/${id}`);
+      const during = await call(`/v1/workflows/${id}/leads`);
+      await sleep(200);
+      const settled = await call(`/v1/workflows/${id}/leads`);
+
+      expect(id).toBe('wfl_served000001');
+      expect(workflow.body).toEqual(bodies.workflow);
+      expect(workflow.text).toContain('"n":-0');
+      expect(nodes.body).toEqual({
+        data: bodies.nodes,
+        meta: { page: 1, limit: 20, total: 2, totalPages: 1 },
+      });
+      expect(edges.body.data).toEqual(bodies.edges);
+      expect(leads.body.data).toEqual(bodies.leads);
+      expect(snapshot).toEqual(bodies);
+      expect(cancelled.body).toEqual({
+        ...bodies.workflow,
+        status: 'cancelled',
+        updated_at: expect.stringMatching(ISO_MS),
+      });
+      expect(cancelled.body.updated_at).not.toBe(bodies.workflow['updated_at']);
+      expect(during.body.data).toEqual(bodies.leads);
+      expect(settled.body.data).toEqual([
+        { ...bodies.leads[0], status: 'completed', release_at: null },
+        bodies.leads[1],
+      ]);
+    });
+
+    it('refuses served bodies the API could not have served', () => {
+      const valid = (): ServedBodies => ({
+        workflow: { id: 'wfl_served000002', status: 'active' },
+        nodes: [{ id: 'node_a', node_type: 'VOICE_CALL' }],
+        edges: [{ id: 'edge_a' }],
+        leads: [{ id: 'wlead_a', status: 'pending', current_node_id: 'node_a' }],
+      });
+      const broken: Array<(bodies: ServedBodies) => void> = [
+        (b) => (b.workflow['id'] = 'wfl bad'),
+        (b) => (b.workflow['status'] = 'exploded'),
+        (b) => b.nodes.push({ id: 'node_a', node_type: 'SMS' }),
+        (b) => delete b.nodes[0]!['node_type'],
+        (b) => b.edges.push({ id: 7 }),
+        (b) => (b.leads[0]!['status'] = 'gone'),
+        (b) => (b.leads[0]!['current_node_id'] = 'node_elsewhere'),
+        (b) => b.leads.push({ id: 'wlead_a', status: 'pending', current_node_id: null }),
+      ];
+
+      for (const breakIt of broken) {
+        const bodies = valid();
+        breakIt(bodies);
+        expect(() => sut.addServedWorkflow(bodies)).toThrow(RangeError);
+      }
+      expect(sut.addServedWorkflow(valid())).toBe('wfl_served000002');
+      expect(() => sut.addServedWorkflow(valid())).toThrow(RangeError);
+      expect(() => sut.enrollLeads('wfl_served000002', 1)).toThrow(RangeError);
+    });
+
+    it('adds a served workflow through the control API, keeping -0 and __proto__ keys', async () => {
+      const text =
+        '{"workflow": {"id": "wfl_served000003", "status": "paused", "__proto__": {"a": -0}},' +
+        ' "nodes": [], "edges": [], "leads": [], "options": {"paginateNodes": false}}';
+
+      const added = await fetch(`${sut.url}/__sim/served-workflows`, { method: 'POST', body: text });
+      const workflow = await call(`/v1/workflows/wfl_served000003`);
+      const nodes = await call(`/v1/workflows/wfl_served000003/nodes`);
+
+      expect(added.status).toBe(201);
+      expect(workflow.body).toEqual(JSON.parse(text).workflow);
+      expect(workflow.text).toBe('{"id":"wfl_served000003","status":"paused","__proto__":{"a":-0}}');
+      expect(nodes.body).toEqual({ data: [] });
     });
   });
 

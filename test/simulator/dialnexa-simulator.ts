@@ -15,7 +15,7 @@ import { toWireJson } from './hostile-values.ts';
 import { FixedWindowRateLimiter } from './rate-limiter.ts';
 import type { RateLimitConfig } from './rate-limiter.ts';
 import { LEAD_STATUSES, WORKFLOW_STATUSES, defaultOrgId, generateWorkflow } from './seed.ts';
-import type { ApiEdge, ApiNode, LeadStatus, WorkflowStatus } from './seed.ts';
+import type { ApiEdge, ApiLead, ApiNode, LeadStatus, WorkflowStatus } from './seed.ts';
 import { SimWorkflow } from './workflow-store.ts';
 
 export { Faults } from './faults.ts';
@@ -58,6 +58,24 @@ export interface AddWorkflowOptions {
   paginateNodes?: boolean;
   /** This workflow's leads stay in transit this long after a cancel (default: the simulator's). */
   settleMs?: number;
+}
+
+/** Bodies a test wants served exactly as given (see `addServedWorkflow`). */
+export interface ServedBodies {
+  /** Needs an `id` the sanity check accepts and a known `status`; every other field is free. */
+  workflow: Record<string, unknown>;
+  /** Each needs a unique string `id` and a string `node_type`. */
+  nodes: Array<Record<string, unknown>>;
+  /** Each needs a unique string `id`. */
+  edges: Array<Record<string, unknown>>;
+  /** Each needs a unique `id`, a known `status`, and a `current_node_id` that is null or one of the nodes. */
+  leads: Array<Record<string, unknown>>;
+}
+
+export interface AddServedWorkflowOptions {
+  orgId?: string;
+  settleMs?: number;
+  paginateNodes?: boolean;
 }
 
 export interface RecordedRequest {
@@ -164,6 +182,17 @@ function camelTimestamps(item: Record<string, unknown>): Record<string, unknown>
       value,
     ]),
   );
+}
+
+function uniqueIds(items: Array<Record<string, unknown>>, what: string, pattern?: RegExp): string[] {
+  const ids = items.map((item) => item['id']);
+  for (const id of ids) {
+    if (typeof id !== 'string' || (pattern !== undefined && !pattern.test(id))) {
+      throw new RangeError(`every ${what} needs a valid string id, got ${JSON.stringify(id)}`);
+    }
+  }
+  if (new Set(ids).size !== ids.length) throw new RangeError(`${what} ids must be unique`);
+  return ids as string[];
 }
 
 function parseInteger(
@@ -323,6 +352,57 @@ export class DialnexaSimulator {
     });
     this.workflows.set(workflow.id, workflow);
     return workflow.id;
+  }
+
+  /**
+   * A workflow whose bodies are exactly those given (deep-copied), for tests that choose every
+   * value. Its leads are in transit by the documented rule; a cancel settles them after `settleMs`.
+   */
+  addServedWorkflow(bodies: ServedBodies, options: AddServedWorkflowOptions = {}): string {
+    const { workflow, nodes, edges, leads } = JSON.parse(toWireJson(bodies)) as ServedBodies;
+    const [id] = uniqueIds([workflow], 'workflow', ID_PATTERN);
+    if (this.workflows.has(id!)) throw new RangeError(`workflow id ${id} is already used`);
+    const status = workflow['status'] as WorkflowStatus;
+    if (!WORKFLOW_STATUSES.includes(status))
+      throw new RangeError(`unknown workflow status ${String(status)}`);
+    const nodeIds = new Set(uniqueIds(nodes, 'node'));
+    if (!nodes.every((node) => typeof node['node_type'] === 'string'))
+      throw new RangeError('every node needs a string node_type');
+    uniqueIds(edges, 'edge');
+    uniqueIds(leads, 'lead', ID_PATTERN);
+    for (const lead of leads) {
+      if (!LEAD_STATUSES.includes(lead['status'] as LeadStatus))
+        throw new RangeError(`unknown lead status ${String(lead['status'])}`);
+      const at = lead['current_node_id'];
+      if (at !== null && !(typeof at === 'string' && nodeIds.has(at)))
+        throw new RangeError(`lead ${String(lead['id'])} sits on no node of the workflow`);
+    }
+    const now = Date.now();
+    const settleMs = nonNegativeInteger(options.settleMs, 'settleMs', this.settleMs);
+    const sim = new SimWorkflow({
+      generated: {
+        id: id!,
+        workflowSeed: 0,
+        name: '',
+        description: null,
+        createdAtMs: now,
+        updatedAtMs: now,
+        nodes: nodes as ApiNode[],
+        edges: edges as ApiEdge[],
+      },
+      orgId: options.orgId ?? this.defaultOrgId,
+      status,
+      leads: leads.length,
+      inTransitLeads: 0,
+      extraFields: {},
+      paginateNodes: options.paginateNodes ?? true,
+      unknowns: false,
+      settleAtMs: status === 'cancelled' || status === 'completed' ? now + settleMs : undefined,
+      settleMs,
+      served: { workflow, leads: leads as ApiLead[] },
+    });
+    this.workflows.set(sim.id, sim);
+    return sim.id;
   }
 
   /**
@@ -707,6 +787,10 @@ export class DialnexaSimulator {
     try {
       if (method === 'POST' && path === '/__sim/workflows') {
         return reply(201, { id: this.addWorkflow(body ?? {}) });
+      }
+      if (method === 'POST' && path === '/__sim/served-workflows') {
+        const { options, ...bodies } = (body ?? {}) as ServedBodies & { options?: AddServedWorkflowOptions };
+        return reply(201, { id: this.addServedWorkflow(bodies, options) });
       }
       if (method === 'GET' && workflowMatch) {
         const snapshot = this.snapshot(decodeURIComponent(workflowMatch[1]!));
