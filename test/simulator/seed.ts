@@ -12,7 +12,8 @@
  * - node labels mix scripts and emoji; every node's config has hostile `notes`, the entry node's
  *   config `variables` holds the whole catalogue (every string, key and number, 50-100 levels deep);
  * - `drop` edges leaving a node without call outcomes have a free-form hostile label;
- * - every lead's metadata has hostile names and `notes`; one lead in 8 (the first included) holds
+ * - every lead's metadata has hostile `notes`, and names from lists that mix scripts, decomposed
+ *   accents, an emoji and a cut surrogate pair; one lead in 8 (the first included) holds
  *   the catalogue under `crm`; one in 256 (index 100, 356, ...) a `call_transcript` of 16 KB to
  *   1 MB, so workflows of a few hundred leads stay fast to archive.
  * Ids, statuses, phone numbers, timestamps and positions stay as the contract describes them.
