@@ -20,6 +20,7 @@ import {
   hostileCatalogue,
   longHostileText,
   objectWithHostileKeys,
+  wireReplacer,
 } from '../simulator/hostile-values.ts';
 
 /**
@@ -259,10 +260,11 @@ describe('archive round trip (e2e)', () => {
     });
 
   function briefly(value: unknown): string {
-    const json = JSON.stringify(value, (_key, v: unknown) => {
-      if (Object.is(v, -0)) return '-0 (number)';
-      return typeof v === 'string' && v.length > 80 ? `${v.slice(0, 40)}… (${v.length} code units)` : v;
-    });
+    const json = JSON.stringify(value, (key, v: unknown) =>
+      typeof v === 'string' && v.length > 80
+        ? `${v.slice(0, 40)}… (${v.length} code units)`
+        : wireReplacer(key, v),
+    );
     return escapeInvisible(json);
   }
 
