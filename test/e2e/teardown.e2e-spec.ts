@@ -12,6 +12,7 @@ import {
   serviceEnv,
   startService,
 } from '../support/e2e-harness.js';
+import { jsonDifferences } from '../support/json-differences.ts';
 
 /**
  * The teardown service end to end: real HTTP into the service, real PostgreSQL and S3 (Ceph),
@@ -115,10 +116,19 @@ describe('teardown service (e2e)', () => {
     const objectOf = (name: string) =>
       manifest.objects.find((o: { key: string }) => o.key.endsWith(`/${name}`));
     expect(manifest).toMatchObject({ formatVersion: 1, teardownId: created.body['id'], workflowId });
-    expect(JSON.parse((await readObject(objectOf('workflow.json').key)).toString())).toEqual(before.workflow);
-    expect(JSON.parse((await readObject(objectOf('nodes.json').key)).toString())).toEqual(before.nodes);
-    expect(JSON.parse((await readObject(objectOf('edges.json').key)).toString())).toEqual(before.edges);
-    expect(parseNdjsonGz(await readObject(objectOf('leads.ndjson.gz').key))).toEqual(before.leads);
+    // jsonDifferences: -0, own __proto__ keys and 1 MB strings compare exactly, and a failure
+    // names the path instead of printing the seed's hostile values whole
+    const stored = async (name: string) => JSON.parse((await readObject(objectOf(name).key)).toString());
+    expect(jsonDifferences(await stored('workflow.json'), before.workflow, 'workflow.json')).toEqual([]);
+    expect(jsonDifferences(await stored('nodes.json'), before.nodes, 'nodes.json')).toEqual([]);
+    expect(jsonDifferences(await stored('edges.json'), before.edges, 'edges.json')).toEqual([]);
+    expect(
+      jsonDifferences(
+        parseNdjsonGz(await readObject(objectOf('leads.ndjson.gz').key)),
+        before.leads,
+        'leads',
+      ),
+    ).toEqual([]);
     expect(manifest.objects.map((o: { key: string }) => o.key.split('/').pop())).toEqual([
       'workflow.json',
       'nodes.json',

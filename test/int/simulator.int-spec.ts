@@ -6,8 +6,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_API_KEY, DialnexaSimulator } from '../simulator/dialnexa-simulator.ts';
-import type { DialnexaSimulatorOptions } from '../simulator/dialnexa-simulator.ts';
+import { DEFAULT_API_KEY, DialnexaSimulator, toWireJson } from '../simulator/dialnexa-simulator.ts';
+import type { DialnexaSimulatorOptions, ServedBodies } from '../simulator/dialnexa-simulator.ts';
+import { HOSTILE_KEYS, HOSTILE_NUMBERS, HOSTILE_STRINGS } from '../simulator/hostile-values.ts';
 
 // Response bodies are arbitrary JSON; the assertions below are the type checks.
 
@@ -17,6 +18,8 @@ interface Reply {
   status: number;
   headers: Headers;
   body: Json;
+  /** The body as sent: JSON.parse hides how -0, U+2028 or a lone surrogate was written. */
+  text: string;
 }
 
 interface CallOptions {
@@ -72,6 +75,7 @@ describe(DialnexaSimulator.name, () => {
       status: response.status,
       headers: response.headers,
       body: text === '' ? undefined : JSON.parse(text),
+      text,
     };
   }
 
@@ -471,6 +475,8 @@ describe(DialnexaSimulator.name, () => {
       expect(nodes.find((node) => node.node_type === 'VOICE_CALL').config).toEqual({
         agent_id: expect.stringMatching(/^agent_[0-9a-z]{12}$/),
         from_phone_number: expect.stringMatching(/^\+1415555\d{4}$/),
+        notes: expect.any(String),
+        variables: expect.any(Object),
       });
     });
 
@@ -850,6 +856,181 @@ describe(DialnexaSimulator.name, () => {
     });
   });
 
+  describe('hostile values', () => {
+    const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
+    const parsedFromWire = (value: unknown): Json => JSON.parse(toWireJson(value));
+
+    function depthOf(value: unknown): number {
+      if (value === null || typeof value !== 'object') return 0;
+      return 1 + Math.max(0, ...Object.values(value).map(depthOf));
+    }
+
+    function expectCatalogue(catalogue: Json): void {
+      expect(catalogue.strings).toEqual(HOSTILE_STRINGS);
+      expect(Object.getPrototypeOf(catalogue.keys)).toBe(Object.prototype);
+      expect(Object.keys(catalogue.keys).sort()).toEqual([...HOSTILE_KEYS].sort());
+      expect(Object.hasOwn(catalogue.keys, '__proto__')).toBe(true);
+      expect(catalogue.numbers).toEqual(parsedFromWire(HOSTILE_NUMBERS));
+      expect(Object.is(catalogue.numbers[0], -0)).toBe(true);
+      expect(depthOf(catalogue.nested)).toBeGreaterThanOrEqual(50);
+      expect(depthOf(catalogue.nested)).toBeLessThanOrEqual(100);
+    }
+
+    it('serves them by default in workflows, nodes, edges and leads', async () => {
+      const ids = Array.from({ length: 12 }, () => sut.addWorkflow({ leads: 10 }));
+      const id = sut.addWorkflow({ leads: 420 });
+
+      const workflows = await Promise.all(ids.map((wf) => call(`/v1/workflows/${wf}`)));
+      const nodes = await allPages(`/v1/workflows/${id}/nodes`);
+      const edges = (await Promise.all(ids.map((wf) => allPages(`/v1/workflows/${wf}/edges`)))).flat();
+      const leads = await allPages(`/v1/workflows/${id}/leads`);
+
+      for (const workflow of workflows) {
+        expect(workflow.body.name).toMatch(NOT_PRINTABLE_ASCII);
+        expect(workflow.body.title).toBe(workflow.body.name);
+      }
+      expect(workflows.some((workflow) => (workflow.body.description ?? '').length > 200)).toBe(true);
+      expectCatalogue(nodes[0].config.variables);
+      for (const node of nodes) expect(typeof node.config.notes).toBe('string');
+      expect(nodes.some((node) => NOT_PRINTABLE_ASCII.test(node.label))).toBe(true);
+      expect(edges.some((edge) => /^Give up/.test(edge.label ?? ''))).toBe(true);
+      for (const lead of leads) expect(typeof lead.metadata.notes).toBe('string');
+      expect(leads.filter((lead) => lead.metadata.crm !== undefined)).toHaveLength(53);
+      expectCatalogue(leads[0].metadata.crm);
+      expect(leads.map((lead) => lead.metadata.call_transcript?.length ?? 0).filter(Boolean)).toEqual([
+        1 << 20,
+        1 << 16,
+      ]);
+      expect(leads[100].metadata.call_transcript).toContain('\u2028');
+      const texts = leads.flatMap((lead) => [lead.metadata.first_name, lead.metadata.last_name]);
+      expect(texts.some((text) => NOT_PRINTABLE_ASCII.test(text))).toBe(true);
+    });
+
+    it('keeps ids, statuses, phone numbers and timestamps as the contract describes them', async () => {
+      const id = sut.addWorkflow({ leads: 300, extraFields: { x: 1 } });
+
+      const leads = await allPages(`/v1/workflows/${id}/leads`);
+      const edges = await allPages(`/v1/workflows/${id}/edges`);
+
+      for (const lead of leads) {
+        expect(lead.id).toMatch(/^wlead_[0-9a-z]{12}$/);
+        expect(lead.phone_number).toMatch(/^\+1415555\d{4}$/);
+        expect(lead.enrolled_at).toMatch(ISO_MS);
+      }
+      for (const edge of edges)
+        expect([edge.from_node_id, edge.to_node_id]).toEqual([
+          expect.stringMatching(ID),
+          expect.stringMatching(ID),
+        ]);
+    });
+
+    it('writes them as JSON does, and -0 as -0', async () => {
+      const id = sut.addWorkflow({ leads: 1 });
+
+      const reply = await call(`/v1/workflows/${id}/leads`);
+
+      // JSON.stringify leaves U+2028/U+2029 as they are and escapes NUL and lone surrogates
+      expect(reply.text).toContain('\u2028');
+      expect(reply.text).toContain('\\u0000');
+      expect(reply.text).toContain('\\ud83d');
+      expect(reply.text).toContain('"numbers":[-0,0,1e+21,');
+      expect(reply.text).toContain('1E+21');
+      expect(reply.text).toContain('12345678901234567890');
+      expect(Buffer.from(reply.text, 'utf8').toString('utf8')).toBe(reply.text);
+      expect(reply.body.data[0].metadata.crm.numbers).toContain(12345678901234567000);
+    });
+
+    it('serves exactly the bodies it was given, changing only the status a cancel changes', async () => {
+      const bodies: ServedBodies = JSON.parse(
+        '{"workflow": {"id": "wfl_served000001", "status": "active", "updated_at": "2024-04-01T08:00:00.000Z",' +
+          ' "__proto__": {"polluted": true}, "n": -0, "big": 1E+21, "name": "x\\u2028\\ud800"},' +
+          ' "nodes": [{"id": "node_a", "node_type": "VOICE_CALL", "constructor": {"": -0.0}},' +
+          '           {"id": "node_b", "node_type": "CONVERTED", "config": null}],' +
+          ' "edges": [{"id": "edge_a", "__proto__": null}],' +
+          ' "leads": [{"id": "wlead_a", "status": "in_progress", "current_node_id": "node_a", "release_at": "soon",' +
+          '            "metadata": {"__proto__": [1], "\\u0000": "\\udc00"}},' +
+          '           {"id": "wlead_b", "status": "completed", "current_node_id": null, "metadata": [-0]}]}',
+      );
+
+      const id = sut.addServedWorkflow(bodies);
+      const workflow = await call(`/v1/workflows/${id}`);
+      const nodes = await call(`/v1/workflows/${id}/nodes`);
+      const edges = await call(`/v1/workflows/${id}/edges`);
+      const leads = await call(`/v1/workflows/${id}/leads`);
+      const snapshot = sut.snapshot(id);
+      await call(`/v1/workflows/${id}/cancel`, { method: 'POST' });
+      const cancelled = await call(`/v1/workflows/${id}`);
+      const during = await call(`/v1/workflows/${id}/leads`);
+      await sleep(200);
+      const settled = await call(`/v1/workflows/${id}/leads`);
+
+      expect(id).toBe('wfl_served000001');
+      expect(workflow.body).toEqual(bodies.workflow);
+      expect(workflow.text).toContain('"n":-0');
+      expect(nodes.body).toEqual({
+        data: bodies.nodes,
+        meta: { page: 1, limit: 20, total: 2, totalPages: 1 },
+      });
+      expect(edges.body.data).toEqual(bodies.edges);
+      expect(leads.body.data).toEqual(bodies.leads);
+      expect(snapshot).toEqual(bodies);
+      expect(cancelled.body).toEqual({
+        ...bodies.workflow,
+        status: 'cancelled',
+        updated_at: expect.stringMatching(ISO_MS),
+      });
+      expect(cancelled.body.updated_at).not.toBe(bodies.workflow['updated_at']);
+      expect(during.body.data).toEqual(bodies.leads);
+      expect(settled.body.data).toEqual([
+        { ...bodies.leads[0], status: 'completed', release_at: null },
+        bodies.leads[1],
+      ]);
+    });
+
+    it('refuses served bodies the API could not have served', () => {
+      const valid = (): ServedBodies => ({
+        workflow: { id: 'wfl_served000002', status: 'active' },
+        nodes: [{ id: 'node_a', node_type: 'VOICE_CALL' }],
+        edges: [{ id: 'edge_a' }],
+        leads: [{ id: 'wlead_a', status: 'pending', current_node_id: 'node_a' }],
+      });
+      const broken: Array<(bodies: ServedBodies) => void> = [
+        (b) => (b.workflow['id'] = 'wfl bad'),
+        (b) => (b.workflow['status'] = 'exploded'),
+        (b) => b.nodes.push({ id: 'node_a', node_type: 'SMS' }),
+        (b) => delete b.nodes[0]!['node_type'],
+        (b) => b.edges.push({ id: 7 }),
+        (b) => (b.leads[0]!['status'] = 'gone'),
+        (b) => (b.leads[0]!['current_node_id'] = 'node_elsewhere'),
+        (b) => b.leads.push({ id: 'wlead_a', status: 'pending', current_node_id: null }),
+      ];
+
+      for (const breakIt of broken) {
+        const bodies = valid();
+        breakIt(bodies);
+        expect(() => sut.addServedWorkflow(bodies)).toThrow(RangeError);
+      }
+      expect(sut.addServedWorkflow(valid())).toBe('wfl_served000002');
+      expect(() => sut.addServedWorkflow(valid())).toThrow(RangeError);
+      expect(() => sut.enrollLeads('wfl_served000002', 1)).toThrow(RangeError);
+    });
+
+    it('adds a served workflow through the control API, keeping -0 and __proto__ keys', async () => {
+      const text =
+        '{"workflow": {"id": "wfl_served000003", "status": "paused", "__proto__": {"a": -0}},' +
+        ' "nodes": [], "edges": [], "leads": [], "options": {"paginateNodes": false}}';
+
+      const added = await fetch(`${sut.url}/__sim/served-workflows`, { method: 'POST', body: text });
+      const workflow = await call(`/v1/workflows/wfl_served000003`);
+      const nodes = await call(`/v1/workflows/wfl_served000003/nodes`);
+
+      expect(added.status).toBe(201);
+      expect(workflow.body).toEqual(JSON.parse(text).workflow);
+      expect(workflow.text).toBe('{"id":"wfl_served000003","status":"paused","__proto__":{"a":-0}}');
+      expect(nodes.body).toEqual({ data: [] });
+    });
+  });
+
   describe('determinism and snapshots', () => {
     it('generates the same data for the same seed and different data for another', async () => {
       const build = (seed: number): DialnexaSimulator => {
@@ -864,6 +1045,7 @@ describe(DialnexaSimulator.name, () => {
 
       expect(idA).toBe(idB);
       expect(a.snapshot(idA)).toEqual(b.snapshot(idB));
+      expect(toWireJson(a.snapshot(idA))).toBe(toWireJson(b.snapshot(idB)));
       expect(idC).not.toBe(idA);
       expect(a.defaultOrgId).not.toBe(c.defaultOrgId);
     });

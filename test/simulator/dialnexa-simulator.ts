@@ -11,15 +11,17 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Faults } from './faults.ts';
 import type { SerializedFault } from './faults.ts';
+import { toWireJson } from './hostile-values.ts';
 import { FixedWindowRateLimiter } from './rate-limiter.ts';
 import type { RateLimitConfig } from './rate-limiter.ts';
 import { LEAD_STATUSES, WORKFLOW_STATUSES, defaultOrgId, generateWorkflow } from './seed.ts';
-import type { ApiEdge, ApiNode, LeadStatus, WorkflowStatus } from './seed.ts';
+import type { ApiEdge, ApiLead, ApiNode, LeadStatus, WorkflowStatus } from './seed.ts';
 import { SimWorkflow } from './workflow-store.ts';
 
 export { Faults } from './faults.ts';
 export type { FaultMatch, RandomFaultOptions } from './faults.ts';
 export type { RateLimitConfig } from './rate-limiter.ts';
+export { toWireJson } from './hostile-values.ts';
 export type { ApiEdge, ApiLead, ApiNode, LeadStatus, WorkflowStatus } from './seed.ts';
 
 export const DEFAULT_API_KEY = 'dnx_test_simulator_key_0001';
@@ -56,6 +58,24 @@ export interface AddWorkflowOptions {
   paginateNodes?: boolean;
   /** This workflow's leads stay in transit this long after a cancel (default: the simulator's). */
   settleMs?: number;
+}
+
+/** Bodies a test wants served exactly as given (see `addServedWorkflow`). */
+export interface ServedBodies {
+  /** Needs an `id` the sanity check accepts and a known `status`; every other field is free. */
+  workflow: Record<string, unknown>;
+  /** Each needs a unique string `id` and a string `node_type`. */
+  nodes: Array<Record<string, unknown>>;
+  /** Each needs a unique string `id`. */
+  edges: Array<Record<string, unknown>>;
+  /** Each needs a unique `id`, a known `status`, and a `current_node_id` that is null or one of the nodes. */
+  leads: Array<Record<string, unknown>>;
+}
+
+export interface AddServedWorkflowOptions {
+  orgId?: string;
+  settleMs?: number;
+  paginateNodes?: boolean;
 }
 
 export interface RecordedRequest {
@@ -155,12 +175,24 @@ function matchRoute(method: string, path: string): Route | undefined {
 
 /** `created_at` -> `createdAt`, for the enveloped flavour of the API. */
 function camelTimestamps(item: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(item)) {
-    out[key.endsWith('_at') ? key.replace(/_([a-z])/g, (_, char: string) => char.toUpperCase()) : key] =
-      value;
+  // fromEntries defines keys: assigning `__proto__` would set the prototype instead
+  return Object.fromEntries(
+    Object.entries(item).map(([key, value]) => [
+      key.endsWith('_at') ? key.replace(/_([a-z])/g, (_, char: string) => char.toUpperCase()) : key,
+      value,
+    ]),
+  );
+}
+
+function uniqueIds(items: Array<Record<string, unknown>>, what: string, pattern?: RegExp): string[] {
+  const ids = items.map((item) => item['id']);
+  for (const id of ids) {
+    if (typeof id !== 'string' || (pattern !== undefined && !pattern.test(id))) {
+      throw new RangeError(`every ${what} needs a valid string id, got ${JSON.stringify(id)}`);
+    }
   }
-  return out;
+  if (new Set(ids).size !== ids.length) throw new RangeError(`${what} ids must be unique`);
+  return ids as string[];
 }
 
 function parseInteger(
@@ -322,17 +354,74 @@ export class DialnexaSimulator {
     return workflow.id;
   }
 
-  /** The workflow and its lists exactly as the API serves them, or undefined once deleted. */
+  /**
+   * A workflow whose bodies are exactly those given (deep-copied), for tests that choose every
+   * value. Its leads are in transit by the documented rule; a cancel settles them after `settleMs`.
+   */
+  addServedWorkflow(bodies: ServedBodies, options: AddServedWorkflowOptions = {}): string {
+    const { workflow, nodes, edges, leads } = JSON.parse(toWireJson(bodies)) as ServedBodies;
+    const [id] = uniqueIds([workflow], 'workflow', ID_PATTERN);
+    if (this.workflows.has(id!)) throw new RangeError(`workflow id ${id} is already used`);
+    const status = workflow['status'] as WorkflowStatus;
+    if (!WORKFLOW_STATUSES.includes(status))
+      throw new RangeError(`unknown workflow status ${String(status)}`);
+    const nodeIds = new Set(uniqueIds(nodes, 'node'));
+    if (!nodes.every((node) => typeof node['node_type'] === 'string'))
+      throw new RangeError('every node needs a string node_type');
+    uniqueIds(edges, 'edge');
+    uniqueIds(leads, 'lead', ID_PATTERN);
+    for (const lead of leads) {
+      if (!LEAD_STATUSES.includes(lead['status'] as LeadStatus))
+        throw new RangeError(`unknown lead status ${String(lead['status'])}`);
+      const at = lead['current_node_id'];
+      if (at !== null && !(typeof at === 'string' && nodeIds.has(at)))
+        throw new RangeError(`lead ${String(lead['id'])} sits on no node of the workflow`);
+    }
+    const now = Date.now();
+    const settleMs = nonNegativeInteger(options.settleMs, 'settleMs', this.settleMs);
+    const sim = new SimWorkflow({
+      generated: {
+        id: id!,
+        workflowSeed: 0,
+        name: '',
+        description: null,
+        createdAtMs: now,
+        updatedAtMs: now,
+        nodes: nodes as ApiNode[],
+        edges: edges as ApiEdge[],
+      },
+      orgId: options.orgId ?? this.defaultOrgId,
+      status,
+      leads: leads.length,
+      inTransitLeads: 0,
+      extraFields: {},
+      paginateNodes: options.paginateNodes ?? true,
+      unknowns: false,
+      settleAtMs: status === 'cancelled' || status === 'completed' ? now + settleMs : undefined,
+      settleMs,
+      served: { workflow, leads: leads as ApiLead[] },
+    });
+    this.workflows.set(sim.id, sim);
+    return sim.id;
+  }
+
+  /**
+   * The workflow and its lists as a client reads them: what the API serves, through JSON.parse
+   * (so `-0` is -0, `__proto__` an own key, numbers written as `1E+21` plain numbers), or
+   * undefined once deleted.
+   */
   snapshot(id: string): WorkflowSnapshot | undefined {
     const workflow = this.workflows.get(id);
     if (!workflow) return undefined;
     const now = Date.now();
-    return structuredClone({
-      workflow: this.shapeTimestamps(workflow.toApi()),
-      nodes: [...workflow.nodes],
-      edges: [...workflow.edges],
-      leads: workflow.allLeads(now).map((lead) => this.shapeTimestamps(lead)),
-    });
+    return JSON.parse(
+      toWireJson({
+        workflow: this.shapeTimestamps(workflow.toApi()),
+        nodes: workflow.nodes,
+        edges: workflow.edges,
+        leads: workflow.allLeads(now).map((lead) => this.shapeTimestamps(lead)),
+      }),
+    ) as WorkflowSnapshot;
   }
 
   exists(id: string): boolean {
@@ -485,7 +574,7 @@ export class DialnexaSimulator {
   }
 
   private send(res: ServerResponse, response: ApiResponse): void {
-    const payload = JSON.stringify(response.body);
+    const payload = toWireJson(response.body);
     res.writeHead(response.status, {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': String(Buffer.byteLength(payload)),
@@ -699,6 +788,10 @@ export class DialnexaSimulator {
     try {
       if (method === 'POST' && path === '/__sim/workflows') {
         return reply(201, { id: this.addWorkflow(body ?? {}) });
+      }
+      if (method === 'POST' && path === '/__sim/served-workflows') {
+        const { options, ...bodies } = (body ?? {}) as ServedBodies & { options?: AddServedWorkflowOptions };
+        return reply(201, { id: this.addServedWorkflow(bodies, options) });
       }
       if (method === 'GET' && workflowMatch) {
         const snapshot = this.snapshot(decodeURIComponent(workflowMatch[1]!));

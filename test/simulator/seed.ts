@@ -4,7 +4,21 @@
  *
  * Leads are never materialised: a lead is a pure function of (workflow seed, index), so a workflow
  * can enrol a million leads while the simulator only stores what changed (see workflow-store.ts).
+ *
+ * The free-text and free-form fields carry hostile values by default (hostile-values.ts), so that
+ * every test archiving a workflow proves the archive keeps them:
+ * - every workflow name (and title) has an emoji, right-to-left, combining, U+2028, NUL or
+ *   lone-surrogate suffix; a non-null description adds up to 4 KB of hostile text;
+ * - node labels mix scripts and emoji; every node's config has hostile `notes`, the entry node's
+ *   config `variables` holds the whole catalogue (every string, key and number, 50-100 levels deep);
+ * - `drop` edges leaving a node without call outcomes have a free-form hostile label;
+ * - every lead's metadata has hostile `notes`, and names from lists that mix scripts, decomposed
+ *   accents, an emoji and a cut surrogate pair; one lead in 8 (the first included) holds
+ *   the catalogue under `crm`; one in 256 (index 100, 356, ...) a `call_transcript` of 16 KB to
+ *   1 MB, so workflows of a few hundred leads stay fast to archive.
+ * Ids, statuses, phone numbers, timestamps and positions stay as the contract describes them.
  */
+import { HOSTILE_STRINGS, hostileCatalogue, longHostileText } from './hostile-values.ts';
 
 export type WorkflowStatus = 'draft' | 'active' | 'running' | 'paused' | 'completed' | 'cancelled';
 export type LeadStatus = 'pending' | 'in_progress' | 'completed' | 'removed' | 'failed' | 'active';
@@ -181,15 +195,46 @@ const WORKFLOW_NAMES = [
   'New Mover Welcome Calls',
 ];
 
+/** Every workflow name gets one: names are typed (or pasted) by people, in any script. */
+const NAME_SUFFIXES = [
+  ' \u{1F680}',
+  ' \u2014 \u062D\u0645\u0644\u0629 \u0627\u0644\u0631\u0628\u064A\u0639',
+  ' (\u05E9\u05DC\u05D1 2)',
+  ' v2\u2028draft',
+  ' \u{1F469}\u200D\u{1F4BB}\u{1F468}\u{1F3FD}\u200D\u{1F4BB} team',
+  ' e\u0301te\u0301 2024',
+  // a UI that truncated an emoji in half
+  ' \ud83d',
+  ' \u0000copy',
+];
+
+/** One to three hostile strings: the notes people leave on leads and nodes. */
+function hostileNotes(rng: Rng): string {
+  const kinds = Object.values(HOSTILE_STRINGS);
+  const parts: string[] = [];
+  for (let i = rng.int(1, 3); i > 0; i--) parts.push(rng.pick(kinds));
+  return parts.join(' ');
+}
+
 const LABELS: Record<string, readonly string[]> = {
-  VOICE_CALL: ['First call', 'Follow-up call', 'Last-chance call', 'Qualification call'],
-  TIME: ['Wait 2 days', 'Wait until morning', 'Wait 1 week'],
-  CONDITIONAL: ['Answered?', 'Interested?', 'Booked?'],
-  SMS: ['Reminder text', 'Booking link text'],
-  WEBHOOK: ['Notify CRM', 'Sync to HubSpot'],
-  APPLICATION: ['Book appointment', 'Send quote'],
-  CONVERTED: ['Converted'],
-  DROPPED: ['Dropped'],
+  VOICE_CALL: [
+    'First call',
+    'Follow-up call \u{1F4DE}',
+    'Last-chance call',
+    '\u0645\u0643\u0627\u0644\u0645\u0629 \u0623\u0648\u0644\u0649',
+    'Qualifizierungs\u00ADanruf',
+  ],
+  TIME: [
+    'Wait 2 days',
+    'Wait until morning \u2600\uFE0F',
+    '\u05D4\u05DE\u05EA\u05E0\u05D4 \u05E9\u05D1\u05D5\u05E2',
+  ],
+  CONDITIONAL: ['Answered?', 'Interested? \u{1F914}', 'Booked?\u2028(check CRM)'],
+  SMS: ['Reminder text', 'Booking link text \u{1F517}', '\u30EA\u30DE\u30A4\u30F3\u30C0\u30FC'],
+  WEBHOOK: ['Notify CRM', 'Sync to HubSpot \u2192 Salesforce'],
+  APPLICATION: ['Book appointment', 'Envoyer le devis \u00E9\u0301'],
+  CONVERTED: ['Converted \u2705', 'Converted'],
+  DROPPED: ['Dropped', 'Dropped \u274C'],
   [UNKNOWN_NODE_TYPE]: ['Summarise call'],
 };
 
@@ -202,7 +247,10 @@ function nodeConfig(type: string, rng: Rng): Record<string, unknown> {
     case 'CONDITIONAL':
       return { field: 'call_outcome', operator: 'equals', value: 'ANSWERED' };
     case 'SMS':
-      return { from_phone_number: rng.fakePhone(), body: 'Hi {{first_name}}, reply YES to book a call.' };
+      return {
+        from_phone_number: rng.fakePhone(),
+        body: `Hi {{first_name}} \u{1F44B} reply YES to book a call.\u2028${rng.pick(Object.values(HOSTILE_STRINGS))}`,
+      };
     case 'WEBHOOK':
       return { url: 'https://hooks.example.com/dialnexa', method: 'POST' };
     case 'APPLICATION':
@@ -236,6 +284,8 @@ function edgeLabel(fromType: string, kind: 'next' | 'drop' | 'extra', rng: Rng):
     return rng.pick(['VOICEMAIL', 'FAILED', 'NO_ANSWER']);
   }
   if (fromType === 'CONDITIONAL') return kind === 'next' ? 'true' : 'false';
+  // Labels are free-form; the chain stays unlabelled, since an unlabelled edge always matches.
+  if (kind === 'drop') return `Give up \u2192 ${rng.pick(Object.values(HOSTILE_STRINGS))}`;
   return undefined;
 }
 
@@ -245,8 +295,10 @@ export function generateWorkflow(seed: number, ordinal: number, shape: WorkflowS
   const id = shape.id ?? rng.id('wfl');
   const createdAtMs = BASE_TIME_MS + rng.int(0, 90) * DAY_MS + rng.int(0, DAY_MS - 1);
   const updatedAtMs = createdAtMs + rng.int(1, 48) * HOUR_MS + rng.int(0, 999);
-  const name = rng.pick(WORKFLOW_NAMES);
-  const description = rng.chance(0.5) ? null : `${name}: automated outreach generated by the simulator.`;
+  const name = `${rng.pick(WORKFLOW_NAMES)}${rng.pick(NAME_SUFFIXES)}`;
+  const description = rng.chance(0.5)
+    ? null
+    : `${name}: automated outreach generated by the simulator.\u2029${longHostileText(rng.int(200, 4096))}`;
 
   const types = nodeTypes(shape.nodes, rng, shape.unknowns);
   const nodes: ApiNode[] = types.map((type, index) => {
@@ -257,8 +309,9 @@ export function generateWorkflow(seed: number, ordinal: number, shape: WorkflowS
       label: rng.pick(LABELS[type] ?? ['Step']),
       position_x: 120 + (index % 4) * 240,
       position_y: 80 + Math.floor(index / 4) * 160,
-      config: nodeConfig(type, rng),
+      config: { ...nodeConfig(type, rng), notes: hostileNotes(rng) },
     };
+    if (index === 0) node.config.variables = hostileCatalogue(rng.int(50, 100));
     if (shape.unknowns) {
       node.ui_color = `#${rng.alphanumerics(6).replace(/[g-z]/g, 'a')}`;
       node.retry_policy = { max_attempts: rng.int(1, 5), backoff: 'exponential' };
@@ -358,8 +411,36 @@ const FIRST_NAMES = [
   'Jamal',
   'Kai',
   'Lena',
+  // decomposed accents, other scripts, an emoji and a name a CSV export cut mid-character
+  'Jose\u0301',
+  'Zoe\u0308',
+  '\u0645\u062D\u0645\u062F',
+  '\u05D3\u05E0\u05D4',
+  '\u674E\u96F7',
+  'Siobh\u00E1n \u{1F340}',
+  'Ma\ud83d',
 ];
-const LAST_NAMES = ['Garcia', 'Okafor', 'Nguyen', 'Schmidt', 'Rossi', 'Kowalski', 'Tanaka', 'Haddad'];
+const LAST_NAMES = [
+  'Garcia',
+  'Okafor',
+  'Nguyen',
+  'Schmidt',
+  'Rossi',
+  'Kowalski',
+  'Tanaka',
+  'Haddad',
+  'Nguye\u0302\u0303n',
+  'O\'Brien "Jr"',
+  '\u0627\u0644\u062D\u062F\u0627\u062F',
+  'van\u00A0der\u00A0Berg',
+];
+
+/** Leads at these indices hold the whole hostile catalogue; the first lead always does. */
+const CATALOGUE_EVERY = 8;
+/** Leads at index 100, 356, 612, ... hold a long transcript, cycling through these sizes. */
+const TRANSCRIPT_EVERY = 256;
+const TRANSCRIPT_AT = 100;
+const TRANSCRIPT_LENGTHS = [1 << 20, 1 << 16, 1 << 18, 1 << 14];
 
 // Lead ids are a keyed bijection of the lead index into 60 bits, written in base 36: they look
 // random, yet `indexOf` recovers the index without any table, which is what keeps leads lazy.
@@ -522,12 +603,15 @@ export class LeadGenerator {
     const createdAtMs = enrolledAtMs - rng.int(0, 60_000);
     const callId = rng.id('call');
     const phone = rng.fakePhone();
-    const metadata: Record<string, unknown> = {
-      first_name: rng.pick(FIRST_NAMES),
-      last_name: rng.pick(LAST_NAMES),
-    };
+    const firstName = rng.pick(FIRST_NAMES);
+    const lastName = rng.pick(LAST_NAMES);
     const company = `${rng.pick(LAST_NAMES)} & Co`;
-    if (rng.chance(0.3)) metadata.company = company;
+    const metadata: Record<string, unknown> = {
+      first_name: firstName,
+      last_name: lastName,
+      ...(rng.chance(0.3) ? { company } : {}),
+      ...this.hostileMetadata(index),
+    };
     const leadScore = rng.int(0, 100);
     const source = rng.pick(['csv_import', 'api', 'hubspot_sync']);
 
@@ -550,6 +634,18 @@ export class LeadGenerator {
       lead.source = source;
     }
     return lead;
+  }
+
+  /** From a stream of its own, so that the draws of the other fields stay where they were. */
+  private hostileMetadata(index: number): Record<string, unknown> {
+    const rng = this.rngFor(index, 4);
+    const extra: Record<string, unknown> = { notes: hostileNotes(rng) };
+    if (index % CATALOGUE_EVERY === 0) extra.crm = hostileCatalogue(rng.int(50, 100));
+    if (index % TRANSCRIPT_EVERY === TRANSCRIPT_AT) {
+      const length = TRANSCRIPT_LENGTHS[Math.floor(index / TRANSCRIPT_EVERY) % TRANSCRIPT_LENGTHS.length]!;
+      extra.call_transcript = longHostileText(length);
+    }
+    return extra;
   }
 
   /** Steps the lead went through, ending at its current node. */

@@ -1,17 +1,97 @@
 /**
  * The mutable state of one simulated workflow. Nodes and edges are small and kept as generated;
  * leads are generated on demand (seed.ts) and only their changes are stored, in `overrides`.
+ * A workflow can instead serve bodies a test gave it, verbatim (`served`).
  */
-import { LEAD_STATUSES, LeadGenerator, isInTransit, iso, settledStatus } from './seed.ts';
+import {
+  LEAD_STATUSES,
+  LeadGenerator,
+  TERMINAL_NODE_TYPES,
+  isInTransit,
+  iso,
+  settledStatus,
+} from './seed.ts';
 import type {
   ApiEdge,
   ApiHistoryEntry,
   ApiLead,
   ApiNode,
   GeneratedWorkflow,
+  LeadCore,
   LeadStatus,
   WorkflowStatus,
 } from './seed.ts';
+
+/** Where a workflow's leads come from; an index is a lead's position in enrolment order. */
+export interface LeadSource {
+  readonly hasTransitNodes: boolean;
+  idOf(index: number): string;
+  indexOf(leadId: string): number | undefined;
+  core(index: number): LeadCore;
+  /** The lead as served with the status (and so the position) in `core`. */
+  record(index: number, core: LeadCore): ApiLead;
+  history(index: number, lead: ApiLead, inTransit: boolean): ApiHistoryEntry[];
+}
+
+/**
+ * Leads a test gave, served as given. Only what the simulator's own behaviour changes is changed:
+ * a lead that settles after a cancel gets its new `status` (and `release_at: null` if it has one).
+ */
+export class ServedLeads implements LeadSource {
+  readonly hasTransitNodes: boolean;
+  private readonly leads: readonly ApiLead[];
+  private readonly nodes: readonly ApiNode[];
+  private readonly indexById: Map<string, number>;
+
+  constructor(leads: readonly ApiLead[], nodes: readonly ApiNode[]) {
+    this.leads = leads;
+    this.nodes = nodes;
+    this.indexById = new Map(leads.map((lead, index) => [lead.id, index]));
+    this.hasTransitNodes = nodes.some((node) => !TERMINAL_NODE_TYPES.has(node.node_type));
+  }
+
+  idOf(index: number): string {
+    const lead = this.leads[index];
+    if (!lead) throw new RangeError('a workflow of served leads enrols no others');
+    return lead.id;
+  }
+
+  indexOf(leadId: string): number | undefined {
+    return this.indexById.get(leadId);
+  }
+
+  core(index: number): LeadCore {
+    const lead = this.leads[index]!;
+    return {
+      status: lead.status,
+      nodeIndex: this.nodes.findIndex((node) => node.id === lead.current_node_id),
+    };
+  }
+
+  record(index: number, core: LeadCore): ApiLead {
+    const lead = this.leads[index]!;
+    if (core.status === lead.status) return lead;
+    // spread, not assignment: it keeps an own `__proto__` key as a key
+    return { ...lead, status: core.status, ...('release_at' in lead ? { release_at: null } : {}) };
+  }
+
+  history(_index: number, lead: ApiLead, inTransit: boolean): ApiHistoryEntry[] {
+    const node = this.nodes.find((candidate) => candidate.id === lead.current_node_id);
+    if (!node) return [];
+    const enteredAt = lead.entered_node_at ?? lead.enrolled_at;
+    return [
+      {
+        node_id: node.id,
+        node_label: node.label,
+        node_type: node.node_type,
+        status: lead.status,
+        call_id: lead.call_id ?? null,
+        entered_at: enteredAt,
+        exited_at: inTransit ? null : enteredAt,
+      },
+    ];
+  }
+}
 
 export interface LeadOverride {
   deleted?: true;
@@ -36,6 +116,11 @@ export interface WorkflowInit {
   settleAtMs?: number;
   /** How long its leads stay in transit after a cancel, when not the simulator's default. */
   settleMs?: number;
+  /**
+   * Bodies to serve instead of generated ones: the workflow (with its live `status`, and its
+   * `updated_at` once changed) and the leads. `generated` then supplies the id, nodes and edges.
+   */
+  served?: { workflow: Record<string, unknown>; leads: readonly ApiLead[] };
 }
 
 export class SimWorkflow {
@@ -54,7 +139,9 @@ export class SimWorkflow {
   /** Once a cancelled workflow reaches this time, every lead still in transit has settled. */
   settleAtMs: number | undefined;
 
-  private readonly generator: LeadGenerator;
+  private readonly generator: LeadSource;
+  private readonly servedBody: Record<string, unknown> | undefined;
+  private readonly initialUpdatedAtMs: number;
   private readonly nodeTypeByIndex: readonly string[];
   /** Leads ever enrolled, deleted ones included: indices are never reused. */
   private leadCount: number;
@@ -80,17 +167,24 @@ export class SimWorkflow {
     this.status = init.status;
     this.settleAtMs = init.settleAtMs;
     this.settleMs = init.settleMs;
-    this.leadCount = init.leads;
+    this.initialUpdatedAtMs = generated.updatedAtMs;
     this.nodeTypeByIndex = generated.nodes.map((node) => node.node_type);
-    this.generator = new LeadGenerator({
-      workflowId: generated.id,
-      workflowSeed: generated.workflowSeed,
-      nodes: generated.nodes,
-      initialCount: init.leads,
-      inTransit: init.inTransitLeads,
-      workflowCreatedAtMs: generated.createdAtMs,
-      unknowns: init.unknowns,
-    });
+    this.servedBody = init.served?.workflow;
+    if (init.served) {
+      this.leadCount = init.served.leads.length;
+      this.generator = new ServedLeads(init.served.leads, generated.nodes);
+    } else {
+      this.leadCount = init.leads;
+      this.generator = new LeadGenerator({
+        workflowId: generated.id,
+        workflowSeed: generated.workflowSeed,
+        nodes: generated.nodes,
+        initialCount: init.leads,
+        inTransit: init.inTransitLeads,
+        workflowCreatedAtMs: generated.createdAtMs,
+        unknowns: init.unknowns,
+      });
+    }
   }
 
   get enrolledLeads(): number {
@@ -102,6 +196,15 @@ export class SimWorkflow {
   }
 
   toApi(): Record<string, unknown> {
+    if (this.servedBody) {
+      const changed = this.updatedAtMs !== this.initialUpdatedAtMs && 'updated_at' in this.servedBody;
+      // overriding keys that exist keeps their position; a spread keeps an own `__proto__` key
+      return {
+        ...this.servedBody,
+        status: this.status,
+        ...(changed ? { updated_at: iso(this.updatedAtMs) } : {}),
+      };
+    }
     return {
       id: this.id,
       organization_id: this.orgId,
