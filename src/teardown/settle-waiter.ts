@@ -33,7 +33,7 @@ export class SettleWaiter {
       let inTransit = 0;
       for (const status of IN_TRANSIT_LEAD_STATUSES) {
         for await (const page of this.dialnexa.pages(teardown.workflowId, 'leads', { status })) {
-          inTransit += page.items.filter((lead) => !terminal.has(String(lead['current_node_id']))).length;
+          inTransit += page.items.filter((lead) => isOnOpenNode(lead['current_node_id'], terminal)).length;
         }
       }
       if (inTransit === 0) return;
@@ -49,4 +49,10 @@ export class SettleWaiter {
       await this.pause(Math.min(backoff, deleteSettleTimeoutS * 1000 - waited + 1));
     }
   }
+}
+
+/** In transit only while on a node, and one that is not terminal: a lead on no node is not moving. */
+function isOnOpenNode(nodeId: unknown, terminal: ReadonlySet<string>): boolean {
+  if (typeof nodeId === 'number') return !terminal.has(String(nodeId));
+  return typeof nodeId === 'string' && nodeId !== '' && !terminal.has(nodeId);
 }
