@@ -2,7 +2,6 @@ import { beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { AuditAnchorService } from '../audit/audit-anchor.service.js';
 import type { AuditEventType } from '../audit/audit-event.js';
-import type { AuditRepository } from '../audit/audit.repository.js';
 import { DomainError } from '../common/domain-error.js';
 import { DestructiveCallGate } from './destructive-call.gate.js';
 import type { Teardown } from './teardown.js';
@@ -37,7 +36,6 @@ function build({ teardown = buildTeardown(), committed = [], env = {} }: BuildOp
   let takenOverAt = -1;
   const sut = new TeardownRunner(
     repo.asRepository(),
-    {} as unknown as AuditRepository,
     dialnexa.asClient(),
     archive.asService(),
     anchors as unknown as AuditAnchorService,

@@ -5,7 +5,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchiveService, type WriteFence } from '../archive/archive.service.js';
 import type { ArchiveRef } from '../archive/manifest.js';
 import { AuditAnchorService } from '../audit/audit-anchor.service.js';
-import { AuditRepository } from '../audit/audit.repository.js';
 import { type NewAuditEvent, SYSTEM_ACTOR } from '../audit/audit-event.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
@@ -24,7 +23,7 @@ import {
   TeardownStoppedError,
   type TeardownPatch,
 } from './teardown.repository.js';
-import { transition, type TeardownState } from './teardown-state.js';
+import { stateOf, transition, type TeardownState } from './teardown-state.js';
 
 /**
  * Drives one teardown through its steps: export → verify → audit → cancel → finalize → delete.
@@ -42,7 +41,6 @@ export class TeardownRunner {
 
   constructor(
     private readonly teardowns: TeardownRepository,
-    private readonly audit: AuditRepository,
     private readonly dialnexa: DialnexaClient,
     private readonly archive: ArchiveService,
     private readonly anchors: AuditAnchorService,
@@ -161,7 +159,7 @@ export class TeardownRunner {
   private stepFunction(step: TeardownStep, lease: LeaseKeeper): (teardown: Teardown) => Promise<Teardown> {
     switch (step) {
       case 'export':
-        return (t) => this.exportArchive(t, lease.fence);
+        return (t) => this.exportArchive(t, lease.fence, this.sendSignal(lease));
       case 'verify':
         return (t) => this.verifyArchive(t);
       case 'audit':
@@ -169,22 +167,22 @@ export class TeardownRunner {
       case 'cancel':
         return (t) => this.cancelWorkflow(t, this.sendSignal(lease));
       case 'finalize':
-        return (t) => this.finalizeArchive(t, lease.fence);
+        return (t) => this.finalizeArchive(t, lease.fence, this.sendSignal(lease));
       case 'delete':
         return (t) => this.deleteWorkflow(t, this.sendSignal(lease));
     }
   }
 
   /** Step 1: the workflow, its nodes, edges and every lead, streamed into the archive. */
-  private async exportArchive(teardown: Teardown, fence: WriteFence): Promise<Teardown> {
+  private async exportArchive(teardown: Teardown, fence: WriteFence, signal: AbortSignal): Promise<Teardown> {
     const target = { teardownId: teardown.id, workflowId: teardown.workflowId };
     let archive = await this.archive.findExisting(target);
     if (!archive) {
       const workflowId = teardown.workflowId;
-      const workflow = await this.dialnexa.getWorkflow(workflowId);
-      const nodes = await this.dialnexa.listAll(workflowId, 'nodes');
-      const edges = await this.dialnexa.listAll(workflowId, 'edges');
-      const collector = new LeadCollector(this.dialnexa.pages(workflowId, 'leads'));
+      const workflow = await this.dialnexa.getWorkflow(workflowId, { signal });
+      const nodes = await this.dialnexa.listAll(workflowId, 'nodes', { signal });
+      const edges = await this.dialnexa.listAll(workflowId, 'edges', { signal });
+      const collector = new LeadCollector(this.dialnexa.pages(workflowId, 'leads', { signal }));
       const progress = new ProgressReporter(this.teardowns, teardown, () => collector.totalReported);
       try {
         archive = await this.archive.export(
@@ -195,7 +193,7 @@ export class TeardownRunner {
             edges: edges.items,
             leads: progress.guard(collector.leads()),
             leadsTotalReported: () => collector.totalReported,
-            leadHistory: teardown.includeLeadHistory ? this.leadHistories(teardown) : undefined,
+            leadHistory: teardown.includeLeadHistory ? this.leadHistories(teardown, signal) : undefined,
           },
           (exported) => progress.report(exported),
           'export',
@@ -255,17 +253,21 @@ export class TeardownRunner {
    * and its leads is archived under `final/`, verified and audited (`archive.finalized`), so the
    * archive describes what the delete removes, not only what the export saw.
    */
-  private async finalizeArchive(teardown: Teardown, fence: WriteFence): Promise<Teardown> {
+  private async finalizeArchive(
+    teardown: Teardown,
+    fence: WriteFence,
+    signal: AbortSignal,
+  ): Promise<Teardown> {
     const archive = requireArchive(teardown);
     const target = { teardownId: teardown.id, workflowId: teardown.workflowId };
     let final = archive.final ?? (await this.archive.findExisting(target, 'final'));
     if (!final) {
       await new SettleWaiter(this.dialnexa, this.config.runner, (ms) => this.pause(ms)).wait(teardown);
       const workflowId = teardown.workflowId;
-      const workflow = await this.dialnexa.getWorkflow(workflowId);
-      const nodes = await this.dialnexa.listAll(workflowId, 'nodes');
-      const edges = await this.dialnexa.listAll(workflowId, 'edges');
-      const collector = new LeadCollector(this.dialnexa.pages(workflowId, 'leads'));
+      const workflow = await this.dialnexa.getWorkflow(workflowId, { signal });
+      const nodes = await this.dialnexa.listAll(workflowId, 'nodes', { signal });
+      const edges = await this.dialnexa.listAll(workflowId, 'edges', { signal });
+      const collector = new LeadCollector(this.dialnexa.pages(workflowId, 'leads', { signal }));
       final = await this.archive.export(
         target,
         {
@@ -349,11 +351,11 @@ export class TeardownRunner {
     ]);
   }
 
-  private async *leadHistories(teardown: Teardown): AsyncGenerator<JsonObject> {
-    for await (const page of this.dialnexa.pages(teardown.workflowId, 'leads')) {
+  private async *leadHistories(teardown: Teardown, signal: AbortSignal): AsyncGenerator<JsonObject> {
+    for await (const page of this.dialnexa.pages(teardown.workflowId, 'leads', { signal })) {
       for (const lead of page.items) {
         if (typeof lead['id'] === 'string')
-          yield await this.dialnexa.getLeadHistory(teardown.workflowId, lead['id']);
+          yield await this.dialnexa.getLeadHistory(teardown.workflowId, lead['id'], { signal });
       }
     }
   }
@@ -389,16 +391,6 @@ export class TeardownRunner {
   ): NewAuditEvent {
     return { actor: SYSTEM_ACTOR, teardownId: teardown.id, workflowId: teardown.workflowId, type, details };
   }
-}
-
-function stateOf(teardown: Teardown): TeardownState {
-  return {
-    status: teardown.status,
-    step: teardown.step,
-    dryRun: teardown.dryRun,
-    cancelSent: teardown.cancelSentAt !== null,
-    error: teardown.error,
-  };
 }
 
 function next(teardown: Teardown, event: Parameters<typeof transition>[1]): TeardownState {
