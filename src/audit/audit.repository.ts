@@ -24,8 +24,9 @@ export type ChainVerification =
 
 /**
  * The audit trail: append-only (a database trigger refuses UPDATE, DELETE and TRUNCATE) and hash
- * chained. Events that belong with a state change are appended in the same transaction as it, by
- * the repository that makes the change, through `appendInTransaction`.
+ * chained. Events that belong with a state change are appended in the same transaction as it,
+ * through `appendWithin`: the module making the change hands its opaque Transaction (see
+ * UnitOfWork), never its Prisma client.
  */
 @Injectable()
 export class AuditRepository {
@@ -38,6 +39,11 @@ export class AuditRepository {
   /** Appends as part of a change another module makes in `tx` (see UnitOfWork). */
   async appendWithin(tx: Transaction, events: NewAuditEvent[]): Promise<AuditEvent[]> {
     return appendInTransaction(prismaOf(tx), events);
+  }
+
+  /** Whether the teardown's event of `type` is committed, read inside the caller's transaction. */
+  async hasWithin(tx: Transaction, teardownId: string, type: AuditEventType): Promise<boolean> {
+    return (await prismaOf(tx).auditEvent.count({ where: { teardownId, type } })) > 0;
   }
 
   async list(filter: AuditFilter, limit: number, afterSeq?: number): Promise<AuditEvent[]> {
