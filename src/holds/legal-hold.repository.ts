@@ -2,29 +2,34 @@ import { Injectable } from '@nestjs/common';
 import { appendInTransaction } from '../audit/audit.repository.js';
 import { DomainError } from '../common/domain-error.js';
 import { ulid } from '../common/ids.js';
+import { prismaOf } from '../db/prisma-unit-of-work.js';
 import { type Prisma, PrismaService } from '../db/prisma.service.js';
+import type { Transaction } from '../db/unit-of-work.js';
 import type { HeldTeardown, LegalHold } from './legal-hold.js';
 
 type Tx = Prisma.TransactionClient;
 
-/**
- * Serialises, per workflow, the decisions that a hold must win or lose cleanly: placing a hold,
- * creating a teardown, and recording that a cancel is about to be sent. Shared by the teardown
- * repository, which takes the same lock.
- */
-export async function lockWorkflow(tx: Tx, workflowId: string): Promise<void> {
-  await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`wf:${workflowId}`}, 0))) AS l`;
-}
-
-/** The id of a hold in force on the workflow, if any. Call under `lockWorkflow`. */
-export async function activeHoldId(tx: Tx, workflowId: string): Promise<string | null> {
-  const hold = await tx.legalHold.findFirst({ where: { workflowId, liftedAt: null }, select: { id: true } });
-  return hold?.id ?? null;
-}
-
 @Injectable()
 export class LegalHoldRepository {
   constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Serialises, per workflow, the decisions that a hold must win or lose cleanly: placing a hold,
+   * creating or retrying a teardown, and recording that a cancel or DELETE is about to be sent.
+   * Held until `tx` ends. The teardown repository takes it inside its own units of work.
+   */
+  async lockWorkflow(tx: Transaction, workflowId: string): Promise<void> {
+    await lockWorkflow(prismaOf(tx), workflowId);
+  }
+
+  /** The id of a hold in force on the workflow, if any. Ask under `lockWorkflow`, in the same `tx`. */
+  async activeHoldId(tx: Transaction, workflowId: string): Promise<string | null> {
+    const hold = await prismaOf(tx).legalHold.findFirst({
+      where: { workflowId, liftedAt: null },
+      select: { id: true },
+    });
+    return hold?.id ?? null;
+  }
 
   async place(
     workflowId: string,
@@ -103,6 +108,10 @@ export class LegalHoldRepository {
     });
     return rows.map(toDomain);
   }
+}
+
+async function lockWorkflow(tx: Tx, workflowId: string): Promise<void> {
+  await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`wf:${workflowId}`}, 0))) AS l`;
 }
 
 function toDomain(row: {

@@ -3,6 +3,7 @@ import { ApprovalsModule } from '../approvals/approvals.module.js';
 import { ArchiveModule } from '../archive/archive.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { DialnexaModule } from '../dialnexa/dialnexa.module.js';
+import { LegalHoldModule } from '../holds/legal-hold.module.js';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { TeardownController } from './teardown.controller.js';
 import { TeardownRepository } from './teardown.repository.js';
@@ -15,7 +16,11 @@ import { TeardownWorker } from './teardown.worker.js';
  * The teardown table's repository alone, so that the approvals module can be given it as its
  * ApprovalSubjects port without importing TeardownModule (which imports the approvals module).
  */
-@Module({ providers: [TeardownRepository], exports: [TeardownRepository] })
+@Module({
+  imports: [AuditModule, LegalHoldModule],
+  providers: [TeardownRepository],
+  exports: [TeardownRepository],
+})
 export class TeardownRepositoryModule {}
 
 @Module({

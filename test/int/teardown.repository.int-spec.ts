@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditRepository } from '../../src/audit/audit.repository.js';
 import type { NewAuditEvent } from '../../src/audit/audit-event.js';
 import { isStorableText } from '../../src/common/text.js';
+import { PrismaUnitOfWork } from '../../src/db/prisma-unit-of-work.js';
 import { PrismaService } from '../../src/db/prisma.service.js';
 import { LegalHoldRepository } from '../../src/holds/legal-hold.repository.js';
 import type { NewTeardown, Teardown, TeardownError } from '../../src/teardown/teardown.js';
@@ -80,8 +81,8 @@ describe(TeardownRepository.name, () => {
     lock = await SuiteLock.acquire();
     prisma = new PrismaService(buildConfig());
     audit = new AuditRepository(prisma);
-    sut = new TeardownRepository(prisma);
     holds = new LegalHoldRepository(prisma);
+    sut = new TeardownRepository(prisma, new PrismaUnitOfWork(prisma), holds, audit);
   }, SUITE_LOCK_TIMEOUT_MS);
 
   afterAll(async () => {
