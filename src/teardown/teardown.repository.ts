@@ -9,6 +9,7 @@ import { toStorableText, truncate } from '../common/text.js';
 import { prismaOf } from '../db/prisma-unit-of-work.js';
 import { type Prisma, PrismaService } from '../db/prisma.service.js';
 import { type Transaction, UnitOfWork } from '../db/unit-of-work.js';
+import type { HeldTeardown, HeldTeardowns } from '../holds/legal-hold.js';
 import { LegalHoldRepository } from '../holds/legal-hold.repository.js';
 import {
   ACTIVE_STATUSES,
@@ -71,15 +72,15 @@ const MAX_ERROR_MESSAGE = 2000;
 
 /**
  * The teardown table: the durable state machine. Every runner write is fenced by its token. It
- * is also the approvals module's ApprovalSubjects port: the one door to a teardown's row for a
- * decision, inside the decision's unit of work.
+ * is also the approvals module's ApprovalSubjects port and the holds module's HeldTeardowns port:
+ * the one door to the teardown table for a decision or a hold, inside their units of work.
  *
  * A change that also writes another module's tables (the audit event, the workflow's lock and
  * hold check of the holds module) runs in one UnitOfWork: this repository queries its own tables
  * through `prismaOf(t)` and hands the other modules' repositories the opaque Transaction `t`.
  */
 @Injectable()
-export class TeardownRepository implements ApprovalSubjects {
+export class TeardownRepository implements ApprovalSubjects, HeldTeardowns {
   constructor(
     private readonly prisma: PrismaService,
     private readonly unitOfWork: UnitOfWork,
@@ -393,6 +394,24 @@ export class TeardownRepository implements ApprovalSubjects {
       select: { id: true },
     });
     return rows.map((row) => row.id);
+  }
+
+  // The HeldTeardowns port (contract in src/holds/legal-hold.ts), called inside the hold's unit of
+  // work under the workflow's lock: the holds module never reads the teardown table itself.
+
+  async notCompletedOf(tx: Transaction, workflowId: string): Promise<HeldTeardown[]> {
+    const rows = await prismaOf(tx).teardown.findMany({
+      where: { workflowId, status: { not: 'completed' } },
+      select: { id: true, status: true, cancelSentAt: true, deleteAttempts: true },
+      orderBy: { id: 'asc' },
+    });
+    return rows.map((row) => ({
+      id: row.id,
+      status: row.status,
+      // the gate records each intent before the request may leave the process
+      cancelSent: row.cancelSentAt !== null,
+      deleteSent: row.deleteAttempts > 0,
+    }));
   }
 
   /** Forgets Idempotency-Keys older than 24 hours (they are ignored from then on anyway). */
