@@ -158,16 +158,8 @@ export class AuditRepository {
   }
 }
 
-/** Whether the teardown's event of `type` is committed, read inside the caller's transaction. */
-export async function hasEventInTransaction(
-  tx: Tx,
-  teardownId: string,
-  type: AuditEventType,
-): Promise<boolean> {
-  return (await tx.auditEvent.count({ where: { teardownId, type } })) > 0;
-}
-
-export async function appendInTransaction(tx: Tx, events: NewAuditEvent[]): Promise<AuditEvent[]> {
+/** Appends to the chain in `tx`, under its lock. Other modules go through `appendWithin`. */
+async function appendInTransaction(tx: Tx, events: NewAuditEvent[]): Promise<AuditEvent[]> {
   if (events.length === 0) return [];
   await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})) AS l`;
   const head = await tx.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
