@@ -20,8 +20,8 @@ export class LegalHoldRepository {
    * Held until `tx` ends.
    */
   async lockWorkflow(tx: Transaction, workflowId: string): Promise<void> {
-    await prismaOf(tx)
-      .$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`wf:${workflowId}`}, 0))) AS l`;
+    const db = prismaOf(tx);
+    await db.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`wf:${workflowId}`}, 0))) AS l`;
   }
 
   /** The id of a hold in force on the workflow, if any. Ask under `lockWorkflow`, in the same `tx`. */

@@ -26,8 +26,9 @@ export interface HeldTeardown {
 /**
  * The teardown side of placing a hold: a port this module declares and the teardown module
  * implements (TeardownRepository), because holds may not import the teardown module, which
- * imports it. Called inside the hold's unit of work, under the workflow's lock, so no teardown of
- * the workflow is created, retried or passes the destructive-call gate between the hold and the list.
+ * imports it. Called inside the hold's unit of work, under the workflow's lock: no teardown of the
+ * workflow is created, retried or let through the destructive-call gate between the hold and the
+ * list.
  */
 export interface HeldTeardowns {
   /**
