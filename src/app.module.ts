@@ -9,7 +9,6 @@ import { requestContextMiddleware } from './common/request-context.js';
 import type { AppConfig } from './config/app.config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DbModule } from './db/db.module.js';
-import { LegalHoldModule } from './holds/legal-hold.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { TeardownModule } from './teardown/teardown.module.js';
 
@@ -23,9 +22,9 @@ export class AppModule implements NestModule {
         DbModule,
         AuthModule,
         AuditModule,
-        // registers ApprovalsModule, handing it the port it needs from the teardown side
+        // registers ApprovalsModule and LegalHoldModule, handing them the ports they need from the
+        // teardown side
         TeardownModule,
-        LegalHoldModule,
         OpsModule,
       ],
       providers: [

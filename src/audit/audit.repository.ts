@@ -24,8 +24,9 @@ export type ChainVerification =
 
 /**
  * The audit trail: append-only (a database trigger refuses UPDATE, DELETE and TRUNCATE) and hash
- * chained. Events that belong with a state change are appended in the same transaction as it, by
- * the repository that makes the change, through `appendInTransaction`.
+ * chained. Events that belong with a state change are appended in the same transaction as it,
+ * through `appendWithin`: the module making the change hands its opaque Transaction (see
+ * UnitOfWork), never its Prisma client.
  */
 @Injectable()
 export class AuditRepository {
@@ -38,6 +39,11 @@ export class AuditRepository {
   /** Appends as part of a change another module makes in `tx` (see UnitOfWork). */
   async appendWithin(tx: Transaction, events: NewAuditEvent[]): Promise<AuditEvent[]> {
     return appendInTransaction(prismaOf(tx), events);
+  }
+
+  /** Whether the teardown's event of `type` is committed, read inside the caller's transaction. */
+  async hasWithin(tx: Transaction, teardownId: string, type: AuditEventType): Promise<boolean> {
+    return (await prismaOf(tx).auditEvent.count({ where: { teardownId, type } })) > 0;
   }
 
   async list(filter: AuditFilter, limit: number, afterSeq?: number): Promise<AuditEvent[]> {
@@ -152,16 +158,8 @@ export class AuditRepository {
   }
 }
 
-/** Whether the teardown's event of `type` is committed, read inside the caller's transaction. */
-export async function hasEventInTransaction(
-  tx: Tx,
-  teardownId: string,
-  type: AuditEventType,
-): Promise<boolean> {
-  return (await tx.auditEvent.count({ where: { teardownId, type } })) > 0;
-}
-
-export async function appendInTransaction(tx: Tx, events: NewAuditEvent[]): Promise<AuditEvent[]> {
+/** Appends to the chain in `tx`, under its lock. Other modules go through `appendWithin`. */
+async function appendInTransaction(tx: Tx, events: NewAuditEvent[]): Promise<AuditEvent[]> {
   if (events.length === 0) return [];
   await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})) AS l`;
   const head = await tx.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });

@@ -12,7 +12,7 @@ import {
   type PlaceHoldDto,
 } from './legal-hold.dto.js';
 import { presentHold } from './legal-hold.js';
-import { LegalHoldRepository } from './legal-hold.repository.js';
+import { LegalHoldService } from './legal-hold.service.js';
 
 /**
  * Legal holds (service contract). A hold stops every teardown of its workflow before the cancel,
@@ -21,7 +21,7 @@ import { LegalHoldRepository } from './legal-hold.repository.js';
  */
 @Controller('v1/holds')
 export class LegalHoldController {
-  constructor(private readonly holds: LegalHoldRepository) {}
+  constructor(private readonly holds: LegalHoldService) {}
 
   @Post()
   @HttpCode(201)

@@ -1,3 +1,5 @@
+import type { Transaction } from '../db/unit-of-work.js';
+
 export interface LegalHold {
   id: string;
   workflowId: string;
@@ -20,6 +22,23 @@ export interface HeldTeardown {
   /** True when a DELETE of it may have reached DialNexa: the hold may have come too late. */
   deleteSent: boolean;
 }
+
+/**
+ * The teardown side of placing a hold: a port this module declares and the teardown module
+ * implements (TeardownRepository), because holds may not import the teardown module, which
+ * imports it. Called inside the hold's unit of work, under the workflow's lock: no teardown of the
+ * workflow is created, retried or let through the destructive-call gate between the hold and the
+ * list.
+ */
+export interface HeldTeardowns {
+  /**
+   * Every teardown of the workflow that is not completed, failed ones included (a retry would
+   * otherwise resume it), oldest first.
+   */
+  notCompletedOf(tx: Transaction, workflowId: string): Promise<HeldTeardown[]>;
+}
+
+export const HELD_TEARDOWNS = Symbol('HeldTeardowns');
 
 export function presentHold(hold: LegalHold) {
   return {

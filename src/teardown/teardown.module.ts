@@ -3,6 +3,7 @@ import { ApprovalsModule } from '../approvals/approvals.module.js';
 import { ArchiveModule } from '../archive/archive.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { DialnexaModule } from '../dialnexa/dialnexa.module.js';
+import { LegalHoldModule, LegalHoldRepositoryModule } from '../holds/legal-hold.module.js';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { TeardownController } from './teardown.controller.js';
 import { TeardownRepository } from './teardown.repository.js';
@@ -12,10 +13,15 @@ import { TeardownService } from './teardown.service.js';
 import { TeardownWorker } from './teardown.worker.js';
 
 /**
- * The teardown table's repository alone, so that the approvals module can be given it as its
- * ApprovalSubjects port without importing TeardownModule (which imports the approvals module).
+ * The teardown table's repository alone, so that the approvals and holds modules can be given it
+ * as their ApprovalSubjects and HeldTeardowns ports without importing TeardownModule (which imports
+ * them). It takes part in the holds module's workflow lock through LegalHoldRepositoryModule.
  */
-@Module({ providers: [TeardownRepository], exports: [TeardownRepository] })
+@Module({
+  imports: [AuditModule, LegalHoldRepositoryModule],
+  providers: [TeardownRepository],
+  exports: [TeardownRepository],
+})
 export class TeardownRepositoryModule {}
 
 @Module({
@@ -26,6 +32,7 @@ export class TeardownRepositoryModule {}
     JobsModule,
     TeardownRepositoryModule,
     ApprovalsModule.register({ imports: [TeardownRepositoryModule], subjects: TeardownRepository }),
+    LegalHoldModule.register({ imports: [TeardownRepositoryModule], teardowns: TeardownRepository }),
   ],
   controllers: [TeardownController],
   providers: [DestructiveCallGate, TeardownRunner, TeardownService, TeardownWorker],

@@ -1,15 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import type { ApprovalSubject, ApprovalSubjects } from '../approvals/approval.js';
 import type { ArchiveRef } from '../archive/manifest.js';
-import { appendInTransaction, hasEventInTransaction } from '../audit/audit.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import type { NewAuditEvent } from '../audit/audit-event.js';
 import { DomainError, type ErrorCode } from '../common/domain-error.js';
 import { newTeardownId } from '../common/ids.js';
 import { toStorableText, truncate } from '../common/text.js';
 import { prismaOf } from '../db/prisma-unit-of-work.js';
 import { type Prisma, PrismaService } from '../db/prisma.service.js';
-import type { Transaction } from '../db/unit-of-work.js';
-import { activeHoldId, lockWorkflow } from '../holds/legal-hold.repository.js';
+import { type Transaction, UnitOfWork } from '../db/unit-of-work.js';
+import type { HeldTeardown, HeldTeardowns } from '../holds/legal-hold.js';
+import { LegalHoldRepository } from '../holds/legal-hold.repository.js';
 import {
   ACTIVE_STATUSES,
   type NewTeardown,
@@ -71,15 +72,25 @@ const MAX_ERROR_MESSAGE = 2000;
 
 /**
  * The teardown table: the durable state machine. Every runner write is fenced by its token. It
- * is also the approvals module's ApprovalSubjects port: the one door to a teardown's row for a
- * decision, inside the decision's unit of work.
+ * is also the approvals module's ApprovalSubjects port and the holds module's HeldTeardowns port:
+ * the one door to the teardown table for a decision or a hold, inside their units of work.
+ *
+ * A change that also writes another module's tables (the audit event, the workflow's lock and
+ * hold check of the holds module) runs in one UnitOfWork: this repository queries its own tables
+ * through `prismaOf(t)` and hands the other modules' repositories the opaque Transaction `t`.
  */
 @Injectable()
-export class TeardownRepository implements ApprovalSubjects {
-  constructor(private readonly prisma: PrismaService) {}
+export class TeardownRepository implements ApprovalSubjects, HeldTeardowns {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly holds: LegalHoldRepository,
+    private readonly audit: AuditRepository,
+  ) {}
 
   async create(input: NewTeardown, idempotency: IdempotencyClaim | null): Promise<CreateOutcome> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.unitOfWork.run(async (t) => {
+      const tx = prismaOf(t);
       if (idempotency) {
         // Concurrent requests with one key wait here for each other, then see the first one's answer.
         await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`idem:${idempotency.caller}:${idempotency.key}`}, 0))) AS l`;
@@ -97,13 +108,13 @@ export class TeardownRepository implements ApprovalSubjects {
             where: { caller_key: { caller: previous.caller, key: previous.key } },
           });
       }
-      await lockWorkflow(tx, input.workflowId);
+      await this.holds.lockWorkflow(t, input.workflowId);
       const active = await tx.teardown.findUnique({
         where: { activeWorkflowId: input.workflowId },
         select: { id: true },
       });
       if (active) return { kind: 'in_progress', teardownId: active.id };
-      const holdId = await activeHoldId(tx, input.workflowId);
+      const holdId = await this.holds.activeHoldId(t, input.workflowId);
       if (holdId) return { kind: 'on_hold', holdId };
 
       const id = newTeardownId();
@@ -132,7 +143,7 @@ export class TeardownRepository implements ApprovalSubjects {
           },
         });
       }
-      await appendInTransaction(tx, [
+      await this.audit.appendWithin(t, [
         {
           actor: input.requestedBy,
           teardownId: id,
@@ -227,13 +238,14 @@ export class TeardownRepository implements ApprovalSubjects {
     events: NewAuditEvent[] = [],
     expectStatus: TeardownStatus = teardown.status,
   ): Promise<Teardown> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.unitOfWork.run(async (t) => {
+      const tx = prismaOf(t);
       const changed = await tx.teardown.updateMany({
         where: { id: teardown.id, fencingToken: teardown.fencingToken, status: expectStatus },
         data: toData(patch),
       });
       if (changed.count !== 1) throw await this.whyRefused(tx, teardown);
-      await appendInTransaction(tx, events);
+      await this.audit.appendWithin(t, events);
       return toDomain(await tx.teardown.findUniqueOrThrow({ where: { id: teardown.id } }));
     });
   }
@@ -254,8 +266,9 @@ export class TeardownRepository implements ApprovalSubjects {
     teardown: Teardown,
     kind: 'cancel' | 'delete',
   ): Promise<{ teardown: Teardown; deletePendingBefore: boolean }> {
-    return this.prisma.$transaction(async (tx) => {
-      await lockWorkflow(tx, teardown.workflowId);
+    return this.unitOfWork.run(async (t) => {
+      const tx = prismaOf(t);
+      await this.holds.lockWorkflow(t, teardown.workflowId);
       await tx.$queryRaw`SELECT id FROM teardown WHERE id = ${teardown.id} FOR UPDATE`;
       const row = await tx.teardown.findUnique({ where: { id: teardown.id } });
       const live = await tx.$queryRaw<{ id: string }[]>`
@@ -266,14 +279,14 @@ export class TeardownRepository implements ApprovalSubjects {
       if (row.status !== status) throw new TeardownStoppedError(toDomain(row));
       const required = kind === 'cancel' ? ['archive.exported'] : ['archive.exported', 'archive.finalized'];
       for (const type of required as Array<'archive.exported' | 'archive.finalized'>) {
-        if (!(await hasEventInTransaction(tx, teardown.id, type))) {
+        if (!(await this.audit.hasWithin(t, teardown.id, type))) {
           throw new DomainError(
             'INTERNAL_ERROR',
             `refusing to ${kind} workflow ${teardown.workflowId} upstream: ${type} is not committed`,
           );
         }
       }
-      const holdId = await activeHoldId(tx, teardown.workflowId);
+      const holdId = await this.holds.activeHoldId(t, teardown.workflowId);
       if (holdId) {
         throw new DomainError(
           'WORKFLOW_ON_HOLD',
@@ -305,7 +318,8 @@ export class TeardownRepository implements ApprovalSubjects {
     event: Extract<TeardownEvent, { type: 'abort_requested' | 'retry_requested' }>,
     audit: (teardown: Teardown) => NewAuditEvent,
   ): Promise<Teardown> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.unitOfWork.run(async (t) => {
+      const tx = prismaOf(t);
       await tx.$queryRaw`SELECT id FROM teardown WHERE id = ${id} FOR UPDATE`;
       const row = await tx.teardown.findUnique({ where: { id } });
       if (!row) throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} does not exist`);
@@ -314,13 +328,13 @@ export class TeardownRepository implements ApprovalSubjects {
       if (event.type === 'retry_requested') {
         // The same lock as `create`: without it a concurrent create and retry both pass the check
         // and the loser fails on the unique index instead of answering TEARDOWN_IN_PROGRESS.
-        await lockWorkflow(tx, current.workflowId);
+        await this.holds.lockWorkflow(t, current.workflowId);
         const active = await tx.teardown.findUnique({
           where: { activeWorkflowId: current.workflowId },
           select: { id: true },
         });
         // a hold stops everything, a retry included: it would send what the hold forbids
-        const holdId = await activeHoldId(tx, current.workflowId);
+        const holdId = await this.holds.activeHoldId(t, current.workflowId);
         if (holdId) {
           throw new DomainError(
             'WORKFLOW_ON_HOLD',
@@ -349,7 +363,7 @@ export class TeardownRepository implements ApprovalSubjects {
           activeWorkflowId: event.type === 'retry_requested' ? current.workflowId : null,
         },
       });
-      await appendInTransaction(tx, [audit(toDomain(updated))]);
+      await this.audit.appendWithin(t, [audit(toDomain(updated))]);
       return toDomain(updated);
     });
   }
@@ -380,6 +394,24 @@ export class TeardownRepository implements ApprovalSubjects {
       select: { id: true },
     });
     return rows.map((row) => row.id);
+  }
+
+  // The HeldTeardowns port (contract in src/holds/legal-hold.ts), called inside the hold's unit of
+  // work under the workflow's lock: the holds module never reads the teardown table itself.
+
+  async notCompletedOf(tx: Transaction, workflowId: string): Promise<HeldTeardown[]> {
+    const rows = await prismaOf(tx).teardown.findMany({
+      where: { workflowId, status: { not: 'completed' } },
+      select: { id: true, status: true, cancelSentAt: true, deleteAttempts: true },
+      orderBy: { id: 'asc' },
+    });
+    return rows.map((row) => ({
+      id: row.id,
+      status: row.status,
+      // the gate records each intent before the request may leave the process
+      cancelSent: row.cancelSentAt !== null,
+      deleteSent: row.deleteAttempts > 0,
+    }));
   }
 
   /** Forgets Idempotency-Keys older than 24 hours (they are ignored from then on anyway). */

@@ -13,6 +13,7 @@ import type { Caller } from '../../src/auth/caller.js';
 import { PrismaUnitOfWork } from '../../src/db/prisma-unit-of-work.js';
 import { PrismaService } from '../../src/db/prisma.service.js';
 import type { Transaction } from '../../src/db/unit-of-work.js';
+import { LegalHoldRepository } from '../../src/holds/legal-hold.repository.js';
 import type { JobQueueService } from '../../src/jobs/job-queue.service.js';
 import type { NewTeardown, Teardown } from '../../src/teardown/teardown.js';
 import { TeardownRepository } from '../../src/teardown/teardown.repository.js';
@@ -79,7 +80,12 @@ describe(ApprovalService.name, () => {
   beforeAll(async () => {
     lock = await SuiteLock.acquire();
     prisma = new PrismaService(config);
-    teardowns = new TeardownRepository(prisma);
+    teardowns = new TeardownRepository(
+      prisma,
+      new PrismaUnitOfWork(prisma),
+      new LegalHoldRepository(prisma),
+      new AuditRepository(prisma),
+    );
     sut = serviceWith(new AuditRepository(prisma));
   }, SUITE_LOCK_TIMEOUT_MS);
 

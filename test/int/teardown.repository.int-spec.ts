@@ -8,8 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditRepository } from '../../src/audit/audit.repository.js';
 import type { NewAuditEvent } from '../../src/audit/audit-event.js';
 import { isStorableText } from '../../src/common/text.js';
+import { PrismaUnitOfWork } from '../../src/db/prisma-unit-of-work.js';
 import { PrismaService } from '../../src/db/prisma.service.js';
 import { LegalHoldRepository } from '../../src/holds/legal-hold.repository.js';
+import { LegalHoldService } from '../../src/holds/legal-hold.service.js';
 import type { NewTeardown, Teardown, TeardownError } from '../../src/teardown/teardown.js';
 import {
   type IdempotencyClaim,
@@ -73,15 +75,17 @@ describe(TeardownRepository.name, () => {
   let prisma: PrismaService;
   let audit: AuditRepository;
   let sut: TeardownRepository;
-  let holds: LegalHoldRepository;
+  let holds: LegalHoldService;
   let lock: SuiteLock;
 
   beforeAll(async () => {
     lock = await SuiteLock.acquire();
     prisma = new PrismaService(buildConfig());
     audit = new AuditRepository(prisma);
-    sut = new TeardownRepository(prisma);
-    holds = new LegalHoldRepository(prisma);
+    const unitOfWork = new PrismaUnitOfWork(prisma);
+    const holdRepository = new LegalHoldRepository(prisma);
+    sut = new TeardownRepository(prisma, unitOfWork, holdRepository, audit);
+    holds = new LegalHoldService(unitOfWork, holdRepository, sut, audit);
   }, SUITE_LOCK_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -739,6 +743,42 @@ describe(TeardownRepository.name, () => {
         code: 'TEARDOWN_NOT_RETRYABLE',
       });
       await expect(sut.findById(teardown.id)).resolves.toMatchObject({ status: 'failed', attempt: 1 });
+    });
+  });
+
+  describe('as the HeldTeardowns port of a hold being placed', () => {
+    it("lists the workflow's teardowns that are not completed, failed ones included, with what they sent", async () => {
+      const input = build();
+      const cancelling = await archived(await running('cancelling', input));
+      const { teardown: cancelSent } = await sut.passDestructiveGate(cancelling, 'cancel');
+      const deleting = await sut.update(cancelSent, {
+        status: 'deleting',
+        step: 'delete',
+        cancelledAt: new Date(),
+      });
+      const { teardown: deleteSent } = await sut.passDestructiveGate(deleting, 'delete');
+      const failedOne = await sut.update(deleteSent, {
+        status: 'failed',
+        error: buildError({ step: 'delete' }),
+      });
+      const done = await running('exporting', input);
+      await sut.update(done, { status: 'completed', completedAt: new Date() });
+      const queued = await created(input);
+      await created(build()); // another workflow's
+
+      const placed = await holds.place(input.workflowId, 'litigation', 'ops-admin');
+
+      const expected = [
+        { id: failedOne.id, status: 'failed', cancelSent: true, deleteSent: true },
+        { id: queued.id, status: 'queued', cancelSent: false, deleteSent: false },
+      ];
+      expect(placed.teardowns).toEqual(expected);
+      await expect(audit.list({ type: 'hold.placed' }, 10)).resolves.toMatchObject([
+        {
+          workflowId: input.workflowId,
+          details: { holdId: placed.hold.id, unfinishedTeardowns: expected },
+        },
+      ]);
     });
   });
 
