@@ -320,15 +320,18 @@ export class TeardownRepository implements ApprovalSubjects, HeldTeardowns {
   ): Promise<Teardown> {
     return this.unitOfWork.run(async (t) => {
       const tx = prismaOf(t);
+      const owner = await tx.teardown.findUnique({ where: { id }, select: { workflowId: true } });
+      if (!owner) throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} does not exist`);
+      // Locks in the order every other transaction takes them (the workflow's, then the row's), so
+      // a retry racing the destructive-call gate waits instead of deadlocking. The workflow lock is
+      // also `create`'s: without it a concurrent create and retry both pass the check below and the
+      // loser fails on the unique index instead of answering TEARDOWN_IN_PROGRESS.
+      await this.holds.lockWorkflow(t, owner.workflowId);
       await tx.$queryRaw`SELECT id FROM teardown WHERE id = ${id} FOR UPDATE`;
-      const row = await tx.teardown.findUnique({ where: { id } });
-      if (!row) throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} does not exist`);
+      const row = await tx.teardown.findUniqueOrThrow({ where: { id } });
       const current = toDomain(row);
       const next = transition(stateOf(current), event);
       if (event.type === 'retry_requested') {
-        // The same lock as `create`: without it a concurrent create and retry both pass the check
-        // and the loser fails on the unique index instead of answering TEARDOWN_IN_PROGRESS.
-        await this.holds.lockWorkflow(t, current.workflowId);
         const active = await tx.teardown.findUnique({
           where: { activeWorkflowId: current.workflowId },
           select: { id: true },
