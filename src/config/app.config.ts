@@ -31,6 +31,8 @@ export interface DialnexaConfig {
   retryMaxMs: number;
   /** The longest a request will wait for a rate-limit window before failing retryably. */
   maxRateLimitWaitMs: number;
+  /** `shared`: the key's rate window is kept in PostgreSQL for every replica; `process`: per process. */
+  rateBudget: 'shared' | 'process';
 }
 
 export interface S3Config {
@@ -221,6 +223,7 @@ const schema = z.object({
   DIALNEXA_RETRY_BASE_MS: int(250, 1, 60_000),
   DIALNEXA_RETRY_MAX_MS: int(15_000, 1, 600_000),
   DIALNEXA_MAX_RATE_LIMIT_WAIT_MS: int(120_000, 0, 3_600_000),
+  DIALNEXA_RATE_BUDGET: z.enum(['shared', 'process']).default('shared'),
   S3_BUCKET: required,
   S3_ENDPOINT: url('an http(s) URL').optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
@@ -288,6 +291,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       retryBaseMs: e.DIALNEXA_RETRY_BASE_MS,
       retryMaxMs: e.DIALNEXA_RETRY_MAX_MS,
       maxRateLimitWaitMs: e.DIALNEXA_MAX_RATE_LIMIT_WAIT_MS,
+      rateBudget: e.DIALNEXA_RATE_BUDGET,
     },
     s3: {
       bucket: e.S3_BUCKET,

@@ -21,6 +21,7 @@ function buildConfig(overrides: Partial<DialnexaConfig> = {}): DialnexaConfig {
     retryBaseMs: 100,
     retryMaxMs: 1000,
     maxRateLimitWaitMs: 60_000,
+    rateBudget: 'process',
     ...overrides,
   };
 }

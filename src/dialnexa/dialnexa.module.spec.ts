@@ -4,6 +4,7 @@ import type { AppConfig } from '../config/app.config.js';
 import { ConfigModule } from '../config/config.module.js';
 import { DialnexaClient } from './dialnexa.client.js';
 import { DialnexaModule } from './dialnexa.module.js';
+import { RateBudgetRepository } from './rate-budget.repository.js';
 
 function buildAppConfig(): AppConfig {
   // only the DialNexa part is read by this module
@@ -18,6 +19,7 @@ function buildAppConfig(): AppConfig {
       retryBaseMs: 10,
       retryMaxMs: 100,
       maxRateLimitWaitMs: 1000,
+      rateBudget: 'shared',
     },
   } as AppConfig;
 }
@@ -26,7 +28,11 @@ describe(DialnexaModule.name, () => {
   it('provides a DialnexaClient from the global configuration and closes it with the app', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(buildAppConfig()), DialnexaModule],
-    }).compile();
+    })
+      // the shared budget's table is PostgreSQL's (the integration tier); here it is never reached
+      .overrideProvider(RateBudgetRepository)
+      .useValue({})
+      .compile();
 
     const sut = moduleRef.get(DialnexaClient);
 

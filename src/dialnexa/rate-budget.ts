@@ -1,0 +1,115 @@
+import { parseResetAt, parseRetryAfterAt, type RateLimitHeaders } from './rate-limit.gate.js';
+
+/**
+ * The state of one DialNexa API key's rate window, as every replica shares it (a row in
+ * PostgreSQL, see RateBudgetRepository). All times are epoch milliseconds.
+ *
+ * DialNexa counts requests per key in fixed windows and says so on every answer
+ * (`X-RateLimit-Limit`, `-Remaining`, `-Reset`). The budget spends that window as tokens: each
+ * request takes one before it is sent, so replicas sharing the key together use the whole window
+ * instead of each discovering the limit by a 429.
+ */
+export interface RateBudgetState {
+  /** `X-RateLimit-Limit` last seen; null until an answer carried it. */
+  limit: number | null;
+  /** Tokens left in the current window; null while unknown (nothing is then held back). */
+  remaining: number | null;
+  /** When the current window ends (`X-RateLimit-Reset`); null when not known. */
+  windowEndsAt: number | null;
+  /** Nothing is sent before this (a 429's Retry-After). */
+  notBefore: number;
+  /**
+   * True while the window is one this budget started itself (the last one ended): its tokens are
+   * counted, but its end is only a guess until the first answer of the window names it.
+   */
+  provisional: boolean;
+}
+
+export const EMPTY_BUDGET: RateBudgetState = {
+  limit: null,
+  remaining: null,
+  windowEndsAt: null,
+  notBefore: 0,
+  provisional: false,
+};
+
+export type Reservation =
+  { granted: true; next: RateBudgetState } | { granted: false; retryAt: number; next: RateBudgetState };
+
+/** While a provisional window's tokens are spent, ask again this often: its first answer names its end. */
+const PROVISIONAL_POLL_MS = 50;
+/**
+ * A provisional window's guessed end, for when none of its answers arrive (all lost): the budget
+ * then starts another rather than wait for ever. Every DialNexa window seen so far is shorter.
+ */
+const PROVISIONAL_WINDOW_MS = 60_000;
+/** Two resets closer than this name the same window (a relative Reset is rounded to seconds). */
+const SAME_WINDOW_MS = 1_500;
+
+/** Takes one token for a request about to be sent, or says when to ask again. */
+export function reserve(state: RateBudgetState, now: number): Reservation {
+  if (state.notBefore > now) return { granted: false, retryAt: state.notBefore, next: state };
+  let current = state;
+  if (current.limit !== null && (current.windowEndsAt === null || current.windowEndsAt <= now)) {
+    // The window we knew has ended: a new one starts with this request, spent as tokens at once.
+    current = {
+      ...current,
+      remaining: current.limit,
+      windowEndsAt: now + PROVISIONAL_WINDOW_MS,
+      provisional: true,
+    };
+  }
+  if (current.remaining === null) return { granted: true, next: current };
+  if (current.remaining > 0) return { granted: true, next: { ...current, remaining: current.remaining - 1 } };
+  const retryAt = current.provisional
+    ? Math.min(now + PROVISIONAL_POLL_MS, current.windowEndsAt!)
+    : current.windowEndsAt!;
+  return { granted: false, retryAt, next: current };
+}
+
+/** Learns from an answer: the server's count wins when it is lower than ours. */
+export function observe(
+  state: RateBudgetState,
+  headers: RateLimitHeaders,
+  status: number,
+  now: number,
+  fallbackPenaltyMs = 1000,
+): RateBudgetState {
+  const resetAt = parseResetAt(headers.reset, now);
+  if (status === 429) {
+    const until = parseRetryAfterAt(headers.retryAfter, now) ?? resetAt ?? now + fallbackPenaltyMs;
+    return {
+      ...state,
+      notBefore: Math.max(state.notBefore, until),
+      remaining: 0,
+      // the 429's own Reset is the server's word on when this window ends, whatever we thought
+      windowEndsAt: resetAt ?? Math.max(state.windowEndsAt ?? 0, until),
+      provisional: false,
+    };
+  }
+  const limit = toCount(headers.limit);
+  const remaining = toCount(headers.remaining);
+  if (limit === undefined || remaining === undefined || resetAt === undefined) return state;
+  if (state.provisional) {
+    // the first answer of the window we started: it names the end; tokens spent so far count
+    return {
+      ...state,
+      limit,
+      remaining: Math.min(state.remaining ?? remaining, remaining),
+      windowEndsAt: resetAt,
+      provisional: false,
+    };
+  }
+  const known = state.windowEndsAt;
+  if (known !== null && known > now && Math.abs(resetAt - known) < SAME_WINDOW_MS) {
+    // the same window: ours counts requests still in flight too, so keep the lower count
+    return { ...state, limit, remaining: Math.min(state.remaining ?? remaining, remaining) };
+  }
+  if (known !== null && known > now && resetAt < known) return { ...state, limit }; // a late answer
+  return { ...state, limit, remaining, windowEndsAt: resetAt };
+}
+
+function toCount(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\s*\d+\s*$/.test(value)) return undefined;
+  return Number(value);
+}
