@@ -11,6 +11,13 @@
  */
 import { ServiceProcess, sleep } from '../support/test-services.ts';
 import type { RecordedRequest } from '../simulator/dialnexa-simulator.ts';
+import {
+  type HeapUsage,
+  InspectorSession,
+  type MemoryUsage,
+  type ProfileSummary,
+  summarizeProfile,
+} from './inspector.ts';
 import { cpuSeconds, peakRssMb, rssMb } from './proc-stats.ts';
 import type { SimulatorProcess } from './simulator-process.ts';
 
@@ -25,6 +32,8 @@ export interface ExportRunSettings {
   requesterKey: string;
   runId: string;
   timeoutMs: number;
+  /** Attach over the inspector: a CPU profile of the teardown, the heap live and garbage. */
+  profile: boolean;
 }
 
 export interface TeardownResource {
@@ -68,13 +77,25 @@ export interface ExportRun {
   attempts: Record<string, number>;
   rss: { afterStartMb: number; peakMb: number; samples: Array<[number, number, number]> };
   cpu: { serviceS: number; simulatorS: number | null };
+  /** With --profile only. */
+  profile?: {
+    cpu: ProfileSummary;
+    heapAtStart: { before: HeapUsage; afterGc: HeapUsage };
+    heapAtEnd: { before: HeapUsage; afterGc: HeapUsage };
+    /** Once half the leads were exported: what the export keeps alive while it runs. */
+    heapMidExport: { before: HeapUsage; afterGc: HeapUsage } | null;
+    /** process.memoryUsage() at the sample with the highest RSS. */
+    atRssPeak: MemoryUsage | null;
+  };
 }
 
 /** Runs one dry-run teardown of a fresh workflow of `leads` leads against a fresh service process. */
 export async function runExport(settings: ExportRunSettings, leads: number): Promise<ExportRun> {
   const { simulator } = settings;
   const workflowId = await simulator.addWorkflow({ nodes: 5, edges: 6, leads });
-  const service = new ServiceProcess(settings.serviceEnv, `service (${leads} leads)`);
+  const env = { ...settings.serviceEnv };
+  if (settings.profile) env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --inspect=127.0.0.1:0`.trim();
+  const service = new ServiceProcess(env, `service (${leads} leads)`);
   const stepStarts = new Map<string, number>();
   const attempts: Record<string, number> = {};
   let pending = '';
@@ -93,12 +114,16 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
     }
   };
   await service.start();
+  let inspector: InspectorSession | undefined;
   try {
     const pid = service.pid!;
     const rssAfterStart = rssMb(pid);
+    inspector = settings.profile ? await InspectorSession.attach(service.output) : undefined;
+    const heapAtStart = await inspector?.heap();
     await simulator.clearRequests();
     const simulatorPid = simulator.pid;
     const simulatorCpuBefore = simulatorPid === undefined ? null : cpuSeconds(simulatorPid);
+    await inspector?.startProfiling();
     const cpuBefore = cpuSeconds(pid);
     const postedAt = Date.now();
     const created = await call(service.url, settings.requesterKey, 'POST', '/v1/teardowns', {
@@ -107,6 +132,8 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
     });
     const polledSteps = new Map<string, number>();
     const samples: Array<[number, number, number]> = [];
+    let atRssPeak: MemoryUsage | null = null;
+    let heapMidExport: { before: HeapUsage; afterGc: HeapUsage } | null = null;
     let teardown = created;
     for (;;) {
       if (!polledSteps.has(teardown.progress.step)) polledSteps.set(teardown.progress.step, Date.now());
@@ -115,6 +142,10 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
         round(rssMb(pid), 1),
         teardown.progress.leadsExported,
       ]);
+      const usage = await inspector?.memoryUsage();
+      if (usage && (!atRssPeak || usage.rssMb > atRssPeak.rssMb)) atRssPeak = usage;
+      if (inspector && !heapMidExport && teardown.progress.leadsExported >= leads / 2)
+        heapMidExport = await inspector.heap();
       if (TERMINAL.has(teardown.status)) break;
       if (Date.now() - postedAt > settings.timeoutMs) {
         throw new Error(
@@ -122,6 +153,11 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
         );
       }
       await sleep(POLL_MS);
+      if (!service.alive) {
+        throw new Error(
+          `the service exited during the teardown of ${leads} leads (${teardown.status}, step ${teardown.progress.step})`,
+        );
+      }
       teardown = await call(service.url, settings.requesterKey, 'GET', `/v1/teardowns/${created.id}`);
     }
     const endedAt = Date.now();
@@ -129,6 +165,8 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
     const simulatorCpuAfter = simulatorPid === undefined ? null : cpuSeconds(simulatorPid);
     const peak = peakRssMb(pid);
     const requests = await simulator.requests();
+    const cpuProfile = await inspector?.stopProfiling();
+    const heapAtEnd = await inspector?.heap();
 
     const logged = ['export', 'verify', 'audit'].every((step) => stepStarts.has(step));
     const starts = logged ? stepStarts : polledSteps;
@@ -168,11 +206,16 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
             ? null
             : round(simulatorCpuAfter - simulatorCpuBefore, 2),
       },
+      profile:
+        cpuProfile && heapAtStart && heapAtEnd
+          ? { cpu: summarizeProfile(cpuProfile), heapAtStart, heapMidExport, heapAtEnd, atRssPeak }
+          : undefined,
     };
   } catch (error) {
     console.error(`bench: the service's last output:\n${service.output.slice(-5_000)}`);
     throw error;
   } finally {
+    inspector?.close();
     await service.stop();
   }
 }

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { checkArchive } from './archive-check.ts';
 import { LEADS_PER_PAGE, round, runExport } from './export-run.ts';
 import type { ExportRun } from './export-run.ts';
@@ -57,11 +58,21 @@ const FLOOR_SETTINGS = {
 const TEST_LOCK = join(process.env['TMPDIR'] || tmpdir(), 'dialnexa-teardown-test.lock');
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, sizes: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'service-node-options': { type: 'string' },
+  },
   strict: true,
 });
 const mode: 'quick' | 'full' | 'custom' = values.sizes ? 'custom' : values.quick ? 'quick' : 'full';
 const sizes = values.sizes ? parseSizes(values.sizes) : values.quick ? QUICK_SIZES : FULL_SIZES;
+/** Experiments only (say, --max-old-space-size): the figures are then not the service's own. */
+const serviceNodeOptions = values['service-node-options'];
+const profile = values.profile;
+/** Figures from a service run other than as shipped: kept apart, never quoted as the bench's. */
+const variant = [profile ? 'profiled' : '', serviceNodeOptions ? 'node-options' : ''].filter(Boolean);
 
 function parseSizes(text: string): number[] {
   const parsed = text.split(',').map((part) => Number(part.trim()));
@@ -93,8 +104,30 @@ function benchDatabaseUrl(): string {
   return url;
 }
 
+/**
+ * Every service process the bench starts would resume an unfinished teardown left in its database
+ * (by a bench that was interrupted), and measure two at once: `npm run bench` recreates it.
+ */
+async function refuseUnfinishedTeardowns(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM teardown WHERE status NOT IN ('completed', 'failed', 'rejected', 'aborted')`,
+    );
+    const unfinished = rows[0]?.n ?? 0;
+    if (unfinished > 0)
+      die(
+        `${unfinished} unfinished teardowns in the bench's database: run \`npm run bench\`, which recreates it`,
+      );
+  } finally {
+    await client.end();
+  }
+}
+
 loadS3EnvFile();
 const databaseUrl = benchDatabaseUrl();
+await refuseUnfinishedTeardowns(databaseUrl);
 const s3Settings: S3Settings = {
   endpoint: process.env['S3_ENDPOINT'] || undefined,
   region: process.env['S3_REGION'] || 'us-east-1',
@@ -113,11 +146,17 @@ const checkout = describeCheckout(root);
 const s3 = s3ClientFor(s3Settings);
 console.log(
   `bench (${mode}): ${sizes.map(label).join(', ')} leads on ${machine.cpuModel}, ${machine.cores} cores, ` +
-    `${(machine.memoryMb / 1000).toFixed(0)} GB, node ${machine.node}` +
+    `${(machine.memoryMiB / 1024).toFixed(1)} GiB, node ${machine.node}` +
     (checkout
       ? `, ${checkout.branch} ${checkout.commit.slice(0, 10)}${checkout.dirty ? ' (uncommitted changes)' : ''}`
       : ''),
 );
+if (variant.length > 0) {
+  console.log(
+    `bench: ${variant.join(', ')}${serviceNodeOptions ? ` (service NODE_OPTIONS=${serviceNodeOptions})` : ''}: ` +
+      'these figures are not the service as shipped; the results file says so',
+  );
+}
 
 const simulator = await new SimulatorProcess({
   rateLimit: NO_RATE_LIMIT,
@@ -144,6 +183,7 @@ function serviceEnv(): Record<string, string> {
     API_KEYS: JSON.stringify([{ name: 'bench', key: REQUESTER_KEY, roles: ['requester'] }]),
     MIGRATE_ON_START: 'false',
     LOG_LEVEL: 'info',
+    ...(serviceNodeOptions ? { NODE_OPTIONS: serviceNodeOptions } : {}),
   };
 }
 
@@ -187,6 +227,7 @@ try {
           requesterKey: REQUESTER_KEY,
           runId,
           timeoutMs: 60_000 + leads * 0.6,
+          profile,
         },
         leads,
       );
@@ -236,7 +277,7 @@ printReport(mode, results, targets, pending);
 const durationS = round((Date.now() - startedAt.getTime()) / 1000, 1);
 const outDir = join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
-const outFile = join(outDir, `${runId.slice(0, 19)}Z-${mode}.json`);
+const outFile = join(outDir, `${runId.slice(0, 19)}Z-${[mode, ...variant].join('-')}.json`);
 writeFileSync(
   outFile,
   `${JSON.stringify(
@@ -244,6 +285,7 @@ writeFileSync(
       bench: 'dialnexa-teardown npm run bench',
       formatVersion: 1,
       mode,
+      variant,
       date: startedAt.toISOString(),
       durationS,
       machine,
@@ -255,6 +297,8 @@ writeFileSync(
           ARCHIVE_PART_SIZE_MB: 'default',
           ARCHIVE_LOCK_MODE: 'GOVERNANCE',
           LOG_LEVEL: 'info',
+          NODE_OPTIONS: serviceNodeOptions ?? null,
+          inspector: profile ? 'attached (--profile): CPU sampled every 1 ms' : null,
           teardown: 'dryRun: true (export, verify, audit)',
         },
         simulator: {

@@ -46,7 +46,7 @@ export function loadAverage(): number[] {
 export interface Machine {
   cpuModel: string;
   cores: number;
-  memoryMb: number;
+  memoryMiB: number;
   kernel: string;
   node: string;
 }
@@ -57,7 +57,7 @@ export function describeMachine(): Machine {
   return {
     cpuModel: model,
     cores: cpus().length,
-    memoryMb: Math.round(totalmem() / 1e6),
+    memoryMiB: Math.round(totalmem() / 2 ** 20),
     kernel: release(),
     node: process.version,
   };

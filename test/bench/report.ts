@@ -270,6 +270,35 @@ export function printReport(
       );
   }
 
+  for (const s of sizes) {
+    const profile = s.run.profile;
+    if (!profile) continue;
+    const { heapAtStart, heapAtEnd, cpu } = profile;
+    console.log(
+      `\n=== profile, ${label(s.leads)} (--profile: inspector attached; figures above are slowed) ===\n` +
+        `V8 heap used: at start ${heapAtStart.afterGc.usedMb} MB live; ` +
+        (profile.heapMidExport
+          ? `half-way through the export ${profile.heapMidExport.before.usedMb} MB, ${profile.heapMidExport.afterGc.usedMb} MB live; `
+          : '') +
+        `at the end ${heapAtEnd.before.usedMb} MB, ` +
+        `${heapAtEnd.afterGc.usedMb} MB live after a full GC (RSS at start ${s.run.rss.afterStartMb.toFixed(0)} MB, ` +
+        `peak ${s.run.rss.peakMb.toFixed(0)} MB)` +
+        (profile.atRssPeak
+          ? `\nat the highest RSS sampled (${profile.atRssPeak.rssMb} MB): V8 heap used ${profile.atRssPeak.heapUsedMb} MB, ` +
+            `external ${profile.atRssPeak.externalMb} MB (of which ArrayBuffers ${profile.atRssPeak.arrayBuffersMb} MB)`
+          : ''),
+    );
+    const share = (seconds: number) => `${((100 * seconds) / cpu.sampledS).toFixed(1)}%`;
+    printTable(
+      ['self time by area', 's', 'share'],
+      cpu.byArea.map((a) => [a.area, a.seconds.toFixed(2), share(a.seconds)]),
+    );
+    printTable(
+      ['self time by function', 's', 'share'],
+      cpu.byFunction.map((f) => [f.fn, f.seconds.toFixed(2), share(f.seconds)]),
+    );
+  }
+
   for (const table of pending) {
     console.log(`\n=== ${table.title} ===`);
     printTable(table.head, table.rows);
