@@ -248,6 +248,7 @@ export function printReport(
       'RSS at start MB',
       'peak RSS MB',
       'gzip MB (archive/floor)',
+      'load avg before',
     ],
     sizes.map((s) => [
       label(s.leads),
@@ -258,6 +259,7 @@ export function printReport(
       s.run.rss.afterStartMb.toFixed(0),
       s.run.rss.peakMb.toFixed(0),
       `${(s.archive.gzipBytes / 1e6).toFixed(1)}/${(s.floor.gzipUpload.bytes / 1e6).toFixed(1)}`,
+      s.loadAverageBefore.map((l) => l.toFixed(2)).join(' '),
     ]),
   );
   for (const s of sizes) {
