@@ -18,7 +18,7 @@ import {
   type ProfileSummary,
   summarizeProfile,
 } from './inspector.ts';
-import { cpuSeconds, peakRssMb, rssMb } from './proc-stats.ts';
+import { cpuSeconds, machineBusySeconds, peakRssMb, rssMb } from './proc-stats.ts';
 import type { SimulatorProcess } from './simulator-process.ts';
 
 export const LEADS_PER_PAGE = 100;
@@ -76,7 +76,18 @@ export interface ExportRun {
   /** Attempts of each step, from the runner's log: more than 1 means a step was retried. */
   attempts: Record<string, number>;
   rss: { afterStartMb: number; peakMb: number; samples: Array<[number, number, number]> };
-  cpu: { serviceS: number; simulatorS: number | null };
+  cpu: {
+    serviceS: number;
+    simulatorS: number | null;
+    /** The bench process itself (polling; the floor runs after the teardown). */
+    benchS: number;
+    /**
+     * CPU the rest of the machine used during the teardown: PostgreSQL and the S3 store, which
+     * serve the service, and any other work on a shared machine (an `npm test`, another
+     * engineer's runs), which competes for the same cores and slows the figures.
+     */
+    otherS: number | null;
+  };
   /** With --profile only. */
   profile?: {
     cpu: ProfileSummary;
@@ -125,6 +136,8 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
     const simulatorCpuBefore = simulatorPid === undefined ? null : cpuSeconds(simulatorPid);
     await inspector?.startProfiling();
     const cpuBefore = cpuSeconds(pid);
+    const benchCpuBefore = process.cpuUsage();
+    const busyBefore = machineBusySeconds();
     const postedAt = Date.now();
     const created = await call(service.url, settings.requesterKey, 'POST', '/v1/teardowns', {
       body: { workflowId, reason: `bench: dry-run export of ${leads} leads`, dryRun: true },
@@ -162,6 +175,8 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
     }
     const endedAt = Date.now();
     const cpuAfter = cpuSeconds(pid);
+    const busyAfter = machineBusySeconds();
+    const benchCpu = process.cpuUsage(benchCpuBefore);
     const simulatorCpuAfter = simulatorPid === undefined ? null : cpuSeconds(simulatorPid);
     const peak = peakRssMb(pid);
     const requests = await simulator.requests();
@@ -199,13 +214,15 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
       timingSource: logged ? 'runner step log' : 'polled progress.step',
       attempts,
       rss: { afterStartMb: round(rssAfterStart, 1), peakMb: round(peak, 1), samples },
-      cpu: {
-        serviceS: round(cpuAfter - cpuBefore, 2),
+      cpu: cpuSplit({
+        serviceS: cpuAfter - cpuBefore,
         simulatorS:
           simulatorCpuBefore === null || simulatorCpuAfter === null
             ? null
-            : round(simulatorCpuAfter - simulatorCpuBefore, 2),
-      },
+            : simulatorCpuAfter - simulatorCpuBefore,
+        benchS: (benchCpu.user + benchCpu.system) / 1e6,
+        machineS: busyAfter - busyBefore,
+      }),
       profile:
         cpuProfile && heapAtStart && heapAtEnd
           ? { cpu: summarizeProfile(cpuProfile), heapAtStart, heapMidExport, heapAtEnd, atRssPeak }
@@ -218,6 +235,21 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
     inspector?.close();
     await service.stop();
   }
+}
+
+function cpuSplit(cpu: {
+  serviceS: number;
+  simulatorS: number | null;
+  benchS: number;
+  machineS: number;
+}): ExportRun['cpu'] {
+  const other = cpu.simulatorS === null ? null : cpu.machineS - cpu.serviceS - cpu.simulatorS - cpu.benchS;
+  return {
+    serviceS: round(cpu.serviceS, 2),
+    simulatorS: cpu.simulatorS === null ? null : round(cpu.simulatorS, 2),
+    benchS: round(cpu.benchS, 2),
+    otherS: other === null ? null : round(Math.max(0, other), 2),
+  };
 }
 
 /** The most requests open at the same moment: each is open from its arrival until its answer. */

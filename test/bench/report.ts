@@ -245,10 +245,10 @@ export function printReport(
       'queue s',
       'service CPU s',
       'simulator CPU s',
+      'rest of machine CPU s',
       'RSS at start MB',
       'peak RSS MB',
       'gzip MB (archive/floor)',
-      'load avg before',
     ],
     sizes.map((s) => [
       label(s.leads),
@@ -256,10 +256,10 @@ export function printReport(
       fmt(s.run.seconds.queue),
       fmt(s.run.cpu.serviceS),
       fmt(s.run.cpu.simulatorS),
+      fmt(s.run.cpu.otherS),
       s.run.rss.afterStartMb.toFixed(0),
       s.run.rss.peakMb.toFixed(0),
       `${(s.archive.gzipBytes / 1e6).toFixed(1)}/${(s.floor.gzipUpload.bytes / 1e6).toFixed(1)}`,
-      s.loadAverageBefore.map((l) => l.toFixed(2)).join(' '),
     ]),
   );
   for (const s of sizes) {
