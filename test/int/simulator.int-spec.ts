@@ -906,6 +906,24 @@ describe(DialnexaSimulator.name, () => {
       expect(texts.some((text) => NOT_PRINTABLE_ASCII.test(text))).toBe(true);
     });
 
+    it('caps the long transcripts at maxTranscriptLength, and changes nothing else', async () => {
+      await startSimulator({ maxTranscriptLength: 1000 });
+      const id = sut.addWorkflow({ leads: 420 });
+      const whole = new DialnexaSimulator({ seed: sut.seed });
+      whole.addWorkflow({ leads: 420 });
+
+      const leads = await allPages(`/v1/workflows/${id}/leads`);
+      const expected = whole.snapshot(id)!.leads as Json[];
+
+      expect(leads.map((lead) => lead.metadata.call_transcript?.length ?? 0).filter(Boolean)).toEqual([
+        1000, 1000,
+      ]);
+      expect(leads[100].metadata.call_transcript).toBe(expected[100].metadata.call_transcript.slice(0, 1000));
+      const withoutTranscripts = (items: Json[]): Json[] =>
+        items.map((lead) => ({ ...lead, metadata: { ...lead.metadata, call_transcript: undefined } }));
+      expect(withoutTranscripts(leads)).toEqual(withoutTranscripts(expected));
+    });
+
     it('keeps ids, statuses, phone numbers and timestamps as the contract describes them', async () => {
       const id = sut.addWorkflow({ leads: 300, extraFields: { x: 1 } });
 
@@ -1321,6 +1339,7 @@ describe(DialnexaSimulator.name, () => {
           status: 200,
           performed: true,
           at: expect.any(Number),
+          doneAt: expect.any(Number),
         },
         expect.objectContaining({
           method: 'POST',

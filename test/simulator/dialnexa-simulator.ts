@@ -41,6 +41,12 @@ export interface DialnexaSimulatorOptions {
   settleMs?: number;
   /** Serve the "second published description": `{statusCode, message, data}` and camelCase timestamps. */
   envelope?: boolean;
+  /**
+   * Caps the long `call_transcript` of every 256th generated lead (16 KB to 1 MB, about 340 KB on
+   * average) at this many UTF-16 code units. Unset (the default) serves them whole; benchmarks of
+   * large workflows cap them, or a million leads would carry gigabytes of transcripts.
+   */
+  maxTranscriptLength?: number;
 }
 
 export interface AddWorkflowOptions {
@@ -90,6 +96,8 @@ export interface RecordedRequest {
   performed: boolean;
   /** Arrival time, epoch ms. */
   at: number;
+  /** When the answer was sent or the connection dropped, epoch ms (how long requests overlapped). */
+  doneAt: number;
 }
 
 export interface WorkflowSnapshot {
@@ -234,6 +242,7 @@ export class DialnexaSimulator {
   private readonly limiter: FixedWindowRateLimiter;
   private readonly settleMs: number;
   private readonly envelope: boolean;
+  private readonly maxTranscriptLength: number | undefined;
   private readonly workflows = new Map<string, SimWorkflow>();
   private readonly hooks = new Set<RequestHook>();
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
@@ -263,6 +272,10 @@ export class DialnexaSimulator {
     );
     this.settleMs = nonNegativeInteger(options.settleMs, 'settleMs', 1500);
     this.envelope = options.envelope ?? false;
+    this.maxTranscriptLength =
+      options.maxTranscriptLength === undefined
+        ? undefined
+        : nonNegativeInteger(options.maxTranscriptLength, 'maxTranscriptLength', 0);
   }
 
   /** `http://host:port`, without `/v1`. */
@@ -349,6 +362,7 @@ export class DialnexaSimulator {
       unknowns,
       settleAtMs: terminal && inTransitLeads > 0 ? Date.now() + settleMs : undefined,
       settleMs,
+      maxTranscriptLength: this.maxTranscriptLength,
     });
     this.workflows.set(workflow.id, workflow);
     return workflow.id;
@@ -491,7 +505,7 @@ export class DialnexaSimulator {
     const at = Date.now();
     const query = Object.fromEntries(url.searchParams);
     const record = (status: number, performed: boolean): void =>
-      this.record({ seq, method, path, query, status, performed, at });
+      this.record({ seq, method, path, query, status, performed, at, doneAt: Date.now() });
 
     let clientGone = false;
     res.on('close', () => {

@@ -15,7 +15,9 @@
  * - every lead's metadata has hostile `notes`, and names from lists that mix scripts, decomposed
  *   accents, an emoji and a cut surrogate pair; one lead in 8 (the first included) holds
  *   the catalogue under `crm`; one in 256 (index 100, 356, ...) a `call_transcript` of 16 KB to
- *   1 MB, so workflows of a few hundred leads stay fast to archive.
+ *   1 MB, so workflows of a few hundred leads stay fast to archive. Those transcripts average
+ *   about 340 KB, gigabytes at a million leads: `maxTranscriptLength` (a simulator option) caps
+ *   them for benchmarks, which measure the service, not the size of a few odd leads.
  * Ids, statuses, phone numbers, timestamps and positions stay as the contract describes them.
  */
 import { HOSTILE_STRINGS, hostileCatalogue, longHostileText } from './hostile-values.ts';
@@ -483,6 +485,8 @@ export interface LeadPlan {
   inTransit: number;
   workflowCreatedAtMs: number;
   unknowns: boolean;
+  /** Cuts every `call_transcript` to at most this many UTF-16 code units; unset keeps 16 KB to 1 MB. */
+  maxTranscriptLength?: number;
 }
 
 /** Pure functions of (plan, index) describing each lead as first generated. */
@@ -643,7 +647,7 @@ export class LeadGenerator {
     if (index % CATALOGUE_EVERY === 0) extra.crm = hostileCatalogue(rng.int(50, 100));
     if (index % TRANSCRIPT_EVERY === TRANSCRIPT_AT) {
       const length = TRANSCRIPT_LENGTHS[Math.floor(index / TRANSCRIPT_EVERY) % TRANSCRIPT_LENGTHS.length]!;
-      extra.call_transcript = longHostileText(length);
+      extra.call_transcript = longHostileText(Math.min(length, this.plan.maxTranscriptLength ?? length));
     }
     return extra;
   }

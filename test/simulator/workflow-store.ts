@@ -116,6 +116,8 @@ export interface WorkflowInit {
   settleAtMs?: number;
   /** How long its leads stay in transit after a cancel, when not the simulator's default. */
   settleMs?: number;
+  /** See LeadPlan.maxTranscriptLength. */
+  maxTranscriptLength?: number;
   /**
    * Bodies to serve instead of generated ones: the workflow (with its live `status`, and its
    * `updated_at` once changed) and the leads. `generated` then supplies the id, nodes and edges.
@@ -183,6 +185,7 @@ export class SimWorkflow {
         inTransit: init.inTransitLeads,
         workflowCreatedAtMs: generated.createdAtMs,
         unknowns: init.unknowns,
+        maxTranscriptLength: init.maxTranscriptLength,
       });
     }
   }

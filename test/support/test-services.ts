@@ -108,6 +108,8 @@ export class ServiceProcess {
   readonly name: string;
   port = 0;
   output = '';
+  /** Called with every chunk the process writes (stdout and stderr), for callers that read whole logs. */
+  onOutput: ((chunk: string) => void) | undefined;
   private child: ChildProcess | null = null;
 
   constructor(env: Record<string, string>, name = 'service') {
@@ -117,6 +119,11 @@ export class ServiceProcess {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The process id while it runs (for /proc/<pid>/status and /proc/<pid>/stat). */
+  get pid(): number | undefined {
+    return this.alive ? this.child?.pid : undefined;
   }
 
   get alive(): boolean {
@@ -130,7 +137,9 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-200_000);
+      const text = chunk.toString();
+      this.output = (this.output + text).slice(-200_000);
+      this.onOutput?.(text);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);

@@ -1,0 +1,336 @@
+/**
+ * What the bench prints and judges: the export table, the floor behind its ratio, the tables of
+ * issue 9 that are not measured yet (printed as such, so that nobody mistakes them for passing),
+ * and PASS / FAIL / NOT MEASURED per target.
+ */
+import type { ArchiveCheck } from './archive-check.ts';
+import type { ExportRun } from './export-run.ts';
+
+/** quick: 10k and 100k leads; full: also 1M; custom: the sizes given with --sizes. */
+export type BenchMode = 'quick' | 'full' | 'custom';
+
+export const TARGETS = {
+  peakRssMb: 250,
+  rssGrowth1MOver100k: 1.15,
+  ratio: 1.3,
+  /** A dry run sends ⌈N/100⌉ lead pages plus the workflow, its nodes and its edges. */
+  requestAllowance: 5,
+} as const;
+
+export interface FloorResult {
+  settings: { gzipLevel: number; partSizeBytes: number; partsInFlight: number };
+  /** Seconds to fetch every lead page bare, by requests in flight. */
+  fetch: Record<string, { seconds: number; bytes: number }>;
+  /** The service's page concurrency, as measured, whose fetch floor the ratio uses. */
+  serviceConcurrency: number;
+  gzip: { seconds: number; bytes: number };
+  gzipUpload: { seconds: number; bytes: number; parts: number };
+  /** max(fetch at the service's concurrency, gzip + upload). */
+  seconds: number;
+}
+
+export interface SizeResult {
+  leads: number;
+  run: ExportRun;
+  archive: Omit<ArchiveCheck, 'ndjson'>;
+  floor: FloorResult;
+  /** (export + verify) / floor. */
+  ratio: number | null;
+  /** An `npm test` held its lock during this size: the figures are distorted. */
+  testRunDuring: boolean;
+  loadAverageBefore: number[];
+}
+
+export type TargetStatus = 'PASS' | 'FAIL' | 'NOT MEASURED';
+
+export interface Target {
+  name: string;
+  status: TargetStatus;
+  detail: string;
+}
+
+export interface PendingTable {
+  title: string;
+  head: string[];
+  rows: string[][];
+}
+
+const NOT_MEASURED = 'not measured yet';
+
+/** Hook for the rate-budget table of issue 9 (two replicas sharing one key's limit). */
+export function rateBudgetTable(): PendingTable {
+  return {
+    title: 'rate budget (two replicas sharing one API key)',
+    head: ['scenario', 'limit', 'used after 1st window', '429s per replica per window', 'status'],
+    rows: [
+      ['2 replicas, teardowns at once', '600 / 10 s', NOT_MEASURED, NOT_MEASURED, 'NOT MEASURED'],
+      ['health probes during an export', '600 / 10 s', NOT_MEASURED, '-', 'NOT MEASURED'],
+    ],
+  };
+}
+
+/** Hook for the API latency table of issue 9 (autocannon against the built service). */
+export function apiLatencyTable(): PendingTable {
+  const row = (route: string, load: string, target: string): string[] => [
+    route,
+    load,
+    NOT_MEASURED,
+    NOT_MEASURED,
+    target,
+    'NOT MEASURED',
+  ];
+  return {
+    title: 'API latency (10,000 teardowns on record, an export running)',
+    head: ['route', 'load', 'p50 ms', 'p99 ms', 'target', 'status'],
+    rows: [
+      row('GET /v1/teardowns/{id}', '500 req/s', 'p99 < 15 ms'),
+      row('GET /v1/teardowns', '500 req/s', 'p99 < 15 ms'),
+      row('POST /v1/teardowns', '100 req/s', 'p99 < 80 ms'),
+      row('bare NestJS route (reference)', '500 req/s', '-'),
+    ],
+  };
+}
+
+/** Targets of issue 9 that this bench does not measure yet. */
+const PENDING_TARGETS = [
+  'memory with RUNNER_CONCURRENCY exports at once stays under a stated budget',
+  'two replicas use >= 95% of the shared rate after the first window',
+  'at most one 429 per replica per window; pacing from X-RateLimit-* shared through PostgreSQL',
+  'health probes spend no budget while a recent upstream answer exists',
+  'a full teardown sends about 2*ceil(N/100) requests + a constant; the settle poll O(1) per round',
+  'resume at 90% of a 1M export from the last completed part (time saved)',
+  'API latency: GET p99 < 15 ms at 500 req/s, POST p99 < 80 ms at 100 req/s',
+  '50 teardowns of 2,000 leads at once complete (total time, requests/s vs the limit)',
+  'capacity simulation agrees with docs/capacity.md',
+];
+
+export function evaluateTargets(mode: BenchMode, sizes: readonly SizeResult[]): Target[] {
+  const targets: Target[] = [];
+  for (const size of sizes) {
+    targets.push({
+      name: `archive complete and verified (${label(size.leads)})`,
+      status: size.archive.ok ? 'PASS' : 'FAIL',
+      detail: size.archive.ok
+        ? `counts.leads ${size.archive.countsLeads}, ${size.archive.lines} lines, ${size.archive.distinctIds} distinct ids, verifiedAt ${size.archive.verifiedAt}`
+        : size.archive.problems.join('; '),
+    });
+  }
+  for (const size of sizes) {
+    targets.push({
+      name: `peak RSS < ${TARGETS.peakRssMb} MB (${label(size.leads)})`,
+      status: size.run.rss.peakMb < TARGETS.peakRssMb ? 'PASS' : 'FAIL',
+      detail: `${size.run.rss.peakMb.toFixed(0)} MB`,
+    });
+  }
+  const at100k = sizes.find((s) => s.leads === 100_000);
+  const at1M = sizes.find((s) => s.leads === 1_000_000);
+  if (at100k && at1M) {
+    const growth = at1M.run.rss.peakMb / at100k.run.rss.peakMb;
+    targets.push({
+      name: `RSS(1M) <= ${TARGETS.rssGrowth1MOver100k} x RSS(100k)`,
+      status: growth <= TARGETS.rssGrowth1MOver100k ? 'PASS' : 'FAIL',
+      detail: `${growth.toFixed(2)} x (${at1M.run.rss.peakMb.toFixed(0)} / ${at100k.run.rss.peakMb.toFixed(0)} MB)`,
+    });
+  } else {
+    targets.push({
+      name: `RSS(1M) <= ${TARGETS.rssGrowth1MOver100k} x RSS(100k)`,
+      status: 'NOT MEASURED',
+      detail: mode === 'quick' ? 'full mode only (npm run bench)' : 'needs the 100k and 1M sizes',
+    });
+  }
+  for (const size of sizes) {
+    targets.push({
+      name: `(export + verify) <= ${TARGETS.ratio} x floor (${label(size.leads)})`,
+      status: size.ratio === null ? 'FAIL' : size.ratio <= TARGETS.ratio ? 'PASS' : 'FAIL',
+      detail:
+        size.ratio === null
+          ? 'no step times'
+          : `${size.ratio.toFixed(2)} x (${fmt(exportPlusVerify(size.run))} s / ${fmt(size.floor.seconds)} s)`,
+    });
+  }
+  for (const size of sizes) {
+    const { actual, rateLimited } = size.run.requests;
+    const bound = size.run.pages + TARGETS.requestAllowance;
+    targets.push({
+      name: `dry run sends <= ceil(N/100) + ${TARGETS.requestAllowance} requests (${label(size.leads)})`,
+      status: actual <= bound ? 'PASS' : 'FAIL',
+      detail: `${actual} (bound ${bound}; ${rateLimited} answered 429)`,
+    });
+  }
+  for (const name of PENDING_TARGETS) targets.push({ name, status: 'NOT MEASURED', detail: NOT_MEASURED });
+  return targets;
+}
+
+export function exportPlusVerify(run: ExportRun): number | null {
+  const { export: exportS, verify } = run.seconds;
+  return exportS === null || verify === null ? null : exportS + verify;
+}
+
+export function printReport(
+  mode: BenchMode,
+  sizes: readonly SizeResult[],
+  targets: readonly Target[],
+  pending: readonly PendingTable[],
+): void {
+  console.log(`\n=== export (dry run: export + verify + audit; ${mode}) ===`);
+  printTable(
+    [
+      'size',
+      'pages',
+      'requests exp/act',
+      '429s',
+      'page conc.',
+      'export s',
+      'verify s',
+      'final s',
+      'floor s',
+      'ratio',
+      'peak RSS MB',
+      'CPU s',
+    ],
+    sizes.map((s) => [
+      label(s.leads),
+      String(s.run.pages),
+      `${s.run.requests.expected}/${s.run.requests.actual}`,
+      String(s.run.requests.rateLimited),
+      String(s.run.requests.pageConcurrency),
+      fmt(s.run.seconds.export),
+      fmt(s.run.seconds.verify),
+      '-',
+      fmt(s.floor.seconds),
+      s.ratio === null ? '-' : s.ratio.toFixed(2),
+      s.run.rss.peakMb.toFixed(0),
+      fmt(s.run.cpu.serviceS),
+    ]),
+  );
+  const sources = [...new Set(sizes.map((s) => s.run.timingSource))].join(', ');
+  console.log(
+    `step times from: ${sources}. final s: not measured yet (a dry run stops before the cancel). ` +
+      `floor = max(fetch at the service's page concurrency, gzip + upload); ratio = (export + verify) / floor.`,
+  );
+
+  const floor = sizes[0]?.floor.settings;
+  console.log(
+    `\n=== floor (bare undici fetch; gzip level ${floor?.gzipLevel ?? '-'}, ${(floor?.partSizeBytes ?? 0) / 2 ** 20} MiB parts, ${floor?.partsInFlight ?? '-'} in flight) ===`,
+  );
+  const concurrencies = [...new Set(sizes.flatMap((s) => Object.keys(s.floor.fetch)))].sort(
+    (a, b) => Number(a) - Number(b),
+  );
+  printTable(
+    [
+      'size',
+      'NDJSON MB',
+      'gzip MB',
+      ...concurrencies.map((c) => `fetch x${c} s`),
+      'gzip alone s',
+      'gzip+upload s',
+      'floor s',
+    ],
+    sizes.map((s) => [
+      label(s.leads),
+      (s.archive.ndjsonBytes / 1e6).toFixed(1),
+      (s.archive.gzipBytes / 1e6).toFixed(1),
+      ...concurrencies.map((c) => fmt(s.floor.fetch[c]?.seconds ?? null)),
+      fmt(s.floor.gzip.seconds),
+      fmt(s.floor.gzipUpload.seconds),
+      fmt(s.floor.seconds),
+    ]),
+  );
+
+  console.log('\n=== where the time goes (per size) ===');
+  printTable(
+    [
+      'size',
+      'teardown s',
+      'queue s',
+      'service CPU s',
+      'simulator CPU s',
+      'rest of machine CPU s',
+      'RSS at start MB',
+      'peak RSS MB',
+      'gzip MB (archive/floor)',
+    ],
+    sizes.map((s) => [
+      label(s.leads),
+      fmt(s.run.seconds.teardown),
+      fmt(s.run.seconds.queue),
+      fmt(s.run.cpu.serviceS),
+      fmt(s.run.cpu.simulatorS),
+      fmt(s.run.cpu.otherS),
+      s.run.rss.afterStartMb.toFixed(0),
+      s.run.rss.peakMb.toFixed(0),
+      `${(s.archive.gzipBytes / 1e6).toFixed(1)}/${(s.floor.gzipUpload.bytes / 1e6).toFixed(1)}`,
+    ]),
+  );
+  for (const s of sizes) {
+    if (s.testRunDuring)
+      console.log(`  ! ${label(s.leads)}: an npm test ran during this size: its figures are distorted`);
+    const retried = Object.entries(s.run.attempts).filter(([, n]) => n > 1);
+    if (retried.length > 0)
+      console.log(
+        `  ! ${label(s.leads)}: steps retried: ${retried.map(([step, n]) => `${step} x${n}`).join(', ')}`,
+      );
+  }
+
+  for (const s of sizes) {
+    const profile = s.run.profile;
+    if (!profile) continue;
+    const { heapAtStart, heapAtEnd, cpu } = profile;
+    console.log(
+      `\n=== profile, ${label(s.leads)} (--profile: inspector attached; figures above are slowed) ===\n` +
+        `V8 heap used: at start ${heapAtStart.afterGc.usedMb} MB live; ` +
+        (profile.heapMidExport
+          ? `half-way through the export ${profile.heapMidExport.before.usedMb} MB, ${profile.heapMidExport.afterGc.usedMb} MB live; `
+          : '') +
+        `at the end ${heapAtEnd.before.usedMb} MB, ` +
+        `${heapAtEnd.afterGc.usedMb} MB live after a full GC (RSS at start ${s.run.rss.afterStartMb.toFixed(0)} MB, ` +
+        `peak ${s.run.rss.peakMb.toFixed(0)} MB)` +
+        (profile.atRssPeak
+          ? `\nat the highest RSS sampled (${profile.atRssPeak.rssMb} MB): V8 heap used ${profile.atRssPeak.heapUsedMb} MB, ` +
+            `external ${profile.atRssPeak.externalMb} MB (of which ArrayBuffers ${profile.atRssPeak.arrayBuffersMb} MB)`
+          : ''),
+    );
+    const share = (seconds: number) => `${((100 * seconds) / cpu.sampledS).toFixed(1)}%`;
+    printTable(
+      ['self time by area', 's', 'share'],
+      cpu.byArea.map((a) => [a.area, a.seconds.toFixed(2), share(a.seconds)]),
+    );
+    printTable(
+      ['self time by function', 's', 'share'],
+      cpu.byFunction.map((f) => [f.fn, f.seconds.toFixed(2), share(f.seconds)]),
+    );
+  }
+
+  for (const table of pending) {
+    console.log(`\n=== ${table.title} ===`);
+    printTable(table.head, table.rows);
+  }
+
+  console.log('\n=== targets ===');
+  for (const target of targets) {
+    console.log(`  ${target.status.padEnd(12)} ${target.name}: ${target.detail}`);
+  }
+  const failed = targets.filter((t) => t.status === 'FAIL').length;
+  const passed = targets.filter((t) => t.status === 'PASS').length;
+  const notMeasured = targets.filter((t) => t.status === 'NOT MEASURED').length;
+  console.log(`\n${passed} passed, ${failed} failed, ${notMeasured} not measured`);
+}
+
+function printTable(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-+-'));
+  for (const row of rows) console.log(line(row));
+}
+
+export function label(leads: number): string {
+  if (leads >= 1_000_000 && leads % 1_000_000 === 0) return `${leads / 1_000_000}M`;
+  if (leads >= 1_000 && leads % 1_000 === 0) return `${leads / 1_000}k`;
+  return String(leads);
+}
+
+function fmt(seconds: number | null): string {
+  if (seconds === null) return '-';
+  return seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1);
+}
