@@ -15,7 +15,7 @@ describe('loadConfig', () => {
     expect(sut).toMatchObject({
       port: 3000,
       migrateOnStart: true,
-      dialnexa: { baseUrl: 'https://api.dialnexa.com' },
+      dialnexa: { baseUrl: 'https://api.dialnexa.com', pageConcurrency: 4 },
       s3: { region: 'us-east-1', forcePathStyle: false, endpoint: undefined },
       archive: { prefix: 'teardowns/', lockMode: 'NONE', retentionDays: 2555 },
       runner: { deleteSettleTimeoutS: 600 },

@@ -31,6 +31,8 @@ export interface DialnexaConfig {
   retryMaxMs: number;
   /** The longest a request will wait for a rate-limit window before failing retryably. */
   maxRateLimitWaitMs: number;
+  /** Pages of one listing requested ahead of its reader once page 1 gave `meta.totalPages`. */
+  pageConcurrency: number;
 }
 
 export interface S3Config {
@@ -221,6 +223,7 @@ const schema = z.object({
   DIALNEXA_RETRY_BASE_MS: int(250, 1, 60_000),
   DIALNEXA_RETRY_MAX_MS: int(15_000, 1, 600_000),
   DIALNEXA_MAX_RATE_LIMIT_WAIT_MS: int(120_000, 0, 3_600_000),
+  DIALNEXA_PAGE_CONCURRENCY: int(4, 1, 16),
   S3_BUCKET: required,
   S3_ENDPOINT: url('an http(s) URL').optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
@@ -288,6 +291,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       retryBaseMs: e.DIALNEXA_RETRY_BASE_MS,
       retryMaxMs: e.DIALNEXA_RETRY_MAX_MS,
       maxRateLimitWaitMs: e.DIALNEXA_MAX_RATE_LIMIT_WAIT_MS,
+      pageConcurrency: e.DIALNEXA_PAGE_CONCURRENCY,
     },
     s3: {
       bucket: e.S3_BUCKET,

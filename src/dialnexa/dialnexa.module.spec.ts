@@ -18,6 +18,7 @@ function buildAppConfig(): AppConfig {
       retryBaseMs: 10,
       retryMaxMs: 100,
       maxRateLimitWaitMs: 1000,
+      pageConcurrency: 4,
     },
   } as AppConfig;
 }
