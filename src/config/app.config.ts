@@ -48,8 +48,13 @@ export interface ArchiveConfig {
   prefix: string;
   lockMode: ArchiveLockMode;
   retentionDays: number;
-  /** Part size of multipart uploads; memory per running export is a few parts. */
+  /** Part size of multipart uploads. */
   partSizeBytes: number;
+  /**
+   * The part buffers of every upload running in the process at once, whatever RUNNER_CONCURRENCY:
+   * an upload waits for room rather than allocate past it.
+   */
+  uploadBufferBytes: number;
 }
 
 export interface RunnerConfig {
@@ -237,6 +242,8 @@ const schema = z.object({
   ARCHIVE_LOCK_MODE: z.enum(['COMPLIANCE', 'GOVERNANCE', 'NONE']).default('NONE'),
   ARCHIVE_RETENTION_DAYS: int(2555, 1, 36500),
   ARCHIVE_PART_SIZE_MB: int(8, 5, 512),
+  // 64: four exports (RUNNER_CONCURRENCY's default) each sending one 8 MiB part while filling the next
+  ARCHIVE_UPLOAD_BUFFER_MB: int(64, 5, 16_384),
   API_KEYS: apiKeys,
   DELETE_SETTLE_TIMEOUT_S: int(600, 1, 86_400),
   DELETE_BACKOFF_BASE_MS: int(1_000, 1, 60_000),
@@ -270,9 +277,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     throw new ConfigError(problems);
   }
   const e = result.data;
+  const problems: string[] = [];
   if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined)) {
-    throw new ConfigError(['AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together']);
+    problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');
   }
+  if (e.ARCHIVE_UPLOAD_BUFFER_MB < e.ARCHIVE_PART_SIZE_MB) {
+    problems.push('ARCHIVE_UPLOAD_BUFFER_MB must hold at least one part of ARCHIVE_PART_SIZE_MB');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
@@ -306,6 +318,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       lockMode: e.ARCHIVE_LOCK_MODE,
       retentionDays: e.ARCHIVE_RETENTION_DAYS,
       partSizeBytes: e.ARCHIVE_PART_SIZE_MB * 1024 * 1024,
+      uploadBufferBytes: e.ARCHIVE_UPLOAD_BUFFER_MB * 1024 * 1024,
     },
     runner: {
       enabled: e.RUNNER_ENABLED,
