@@ -228,18 +228,22 @@ export class ArchiveService {
     if (canonicalJson(manifest.objects) !== canonicalJson(ref.objects)) {
       problems.push('manifest.json: its object list differs from the recorded one');
     }
-    for (const expected of manifest.objects) {
-      let actual: { bytes: number; sha256: string; records: number };
-      try {
-        // the manifest's SHA-256 vouches for the bytes: records are counted, not parsed (a
-        // mismatch of the SHA-256 fails the verification by itself)
-        actual = await this.measure(expected, 'count');
-      } catch (error) {
+    // the objects are read back at once (there are at most five); problems keep manifest order
+    const measured = await Promise.allSettled(
+      // the manifest's SHA-256 vouches for the bytes: records are counted, not parsed (a mismatch
+      // of the SHA-256 fails the verification by itself)
+      manifest.objects.map((expected) => this.measure(expected, 'count')),
+    );
+    for (const [index, expected] of manifest.objects.entries()) {
+      const outcome = measured[index]!;
+      if (outcome.status === 'rejected') {
+        const error: unknown = outcome.reason;
         // An unreachable store is worth another try; unreadable content is not.
         if (isDomainError(error) && error.retryable) throw error;
         problems.push(`${expected.key}: unreadable (${(error as Error).message})`);
         continue;
       }
+      const actual = outcome.value;
       if (actual.bytes !== expected.bytes)
         problems.push(`${expected.key}: ${actual.bytes} bytes, manifest says ${expected.bytes}`);
       if (actual.sha256 !== expected.sha256)
@@ -557,7 +561,8 @@ export class ArchiveService {
     const digest = new DigestStream();
     const stream = await this.store.getStream(object.key, object.versionId);
     if (object.contentType === GZIP_TYPE) {
-      const gunzip = createGunzip();
+      // 64 KiB out per callback rather than zlib's 16 KiB: a quarter of the hops for 45 MB per 100k leads
+      const gunzip = createGunzip({ chunkSize: 64 * 1024 });
       const [, read] = await Promise.all([
         pipeline(stream, digest, gunzip),
         readNdjson(gunzip as AsyncIterable<Buffer>, reading),
