@@ -207,7 +207,7 @@ export class DialnexaClient implements OnApplicationShutdown {
   ): AsyncGenerator<ListPage> {
     const path = `${this.workflowPath(workflowId)}/${resource}`;
     const filter = opts.status === undefined ? '' : `&status=${encodeURIComponent(opts.status)}`;
-    const fetchPage = async (page: number, signal: AbortSignal | undefined): Promise<ListPage> => {
+    const fetchPage = async (page: number, signal: AbortSignal | undefined): Promise<() => ListPage> => {
       const call: Call = {
         method: 'GET',
         path,
@@ -217,8 +217,7 @@ export class DialnexaClient implements OnApplicationShutdown {
       };
       const reply = await this.send(call);
       if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
-      const { items, meta } = this.parseList(call, reply, page);
-      return { items, meta, page };
+      return () => ({ ...this.parseList(call, reply, page), page });
     };
     return pagesAhead(fetchPage, { concurrency: this.config.pageConcurrency, signal: opts.signal });
   }

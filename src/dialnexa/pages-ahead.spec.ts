@@ -27,8 +27,8 @@ function buildFetcher(totalPages = 10) {
   const requested: number[] = [];
   const open = new Map<number, Pending>();
   const state = { buffered: 0, maxBuffered: 0 };
-  const fetchPage = (page: number, signal: AbortSignal | undefined): Promise<ListPage> =>
-    new Promise<ListPage>((resolve, reject) => {
+  const fetchPage = (page: number, signal: AbortSignal | undefined): Promise<() => ListPage> =>
+    new Promise<() => ListPage>((resolve, reject) => {
       requested.push(page);
       const done = () => open.delete(page);
       signal?.addEventListener('abort', () => {
@@ -41,7 +41,7 @@ function buildFetcher(totalPages = 10) {
         answer: (value = buildPage(page, {}, totalPages)) => {
           done();
           if (page > 1) state.maxBuffered = Math.max(state.maxBuffered, ++state.buffered);
-          resolve(value);
+          resolve(() => value);
         },
         fail: (error: Error) => {
           done();
@@ -160,6 +160,29 @@ describe(pagesAhead.name, () => {
     expect(requested).toEqual([1, 2, 3, 4]);
   });
 
+  it('parses a page only when its turn comes: a malformed one fails after the pages before it', async () => {
+    const malformed = new Error('is not valid JSON');
+    const parsed: number[] = [];
+    const fetchPage = (page: number): Promise<() => ListPage> =>
+      Promise.resolve(() => {
+        parsed.push(page);
+        if (page === 3) throw malformed;
+        return buildPage(page, {}, 5);
+      });
+    const yielded: number[] = [];
+    const sut = pagesAhead(fetchPage, { concurrency: 4 });
+
+    await expect(
+      (async () => {
+        for await (const page of sut) {
+          expect(parsed).toEqual(Array.from({ length: page.page }, (_, i) => i + 1));
+          yielded.push(page.page);
+        }
+      })(),
+    ).rejects.toBe(malformed);
+    expect(yielded).toEqual([1, 2]);
+  });
+
   it("ends with the caller's own reason when its signal aborts", async () => {
     const { fetchPage, open } = buildFetcher(10);
     const controller = new AbortController();
@@ -242,10 +265,14 @@ describe(pagesAhead.name, () => {
         async (s, totalPages, concurrency) => {
           let taken = 0;
           let furthestAhead = 0;
-          const fetchPage = (page: number): Promise<ListPage> => {
+          const fetchPage = (page: number): Promise<() => ListPage> => {
             // page `taken + 1` is the one being handed over (or awaited) when this request goes out
             if (page > 1) furthestAhead = Math.max(furthestAhead, page - (taken + 1));
-            return s.schedule(Promise.resolve(buildPage(page, {}, totalPages)), `page ${page}`);
+            const answer = buildPage(page, {}, totalPages);
+            return s.schedule(
+              Promise.resolve(() => answer),
+              `page ${page}`,
+            );
           };
           const pages: number[] = [];
           const consume = (async () => {

@@ -1,7 +1,11 @@
 import type { ListPage } from './dialnexa.types.js';
 
-/** Fetches one page; must end (reject) soon after `signal` aborts. */
-export type FetchPage = (page: number, signal: AbortSignal | undefined) => Promise<ListPage>;
+/**
+ * Fetches one page; must end (reject) soon after `signal` aborts. It resolves with a function that
+ * parses the answer: a page waiting for its turn is kept as the text it came as, one string, not
+ * as thousands of objects that the garbage collector would copy, and promote, while they wait.
+ */
+export type FetchPage = (page: number, signal: AbortSignal | undefined) => Promise<() => ListPage>;
 
 export interface PagesAheadOptions {
   /** Pages requested ahead of the consumer at most: in flight or fetched and not yet yielded. */
@@ -18,7 +22,7 @@ export function isLastPage(page: ListPage): boolean {
 /** The reason the requests a consumer no longer wants are aborted with; never thrown to it. */
 const NOT_NEEDED = new Error('page no longer needed: the consumer stopped');
 
-type Outcome = { page: ListPage } | { error: unknown };
+type Outcome = { page: () => ListPage } | { error: unknown };
 
 /**
  * Page 1 alone, then the pages after it requested up to `concurrency` ahead of the consumer,
@@ -40,7 +44,7 @@ export async function* pagesAhead(
   fetchPage: FetchPage,
   options: PagesAheadOptions,
 ): AsyncGenerator<ListPage> {
-  const first = await fetchPage(1, options.signal);
+  const first = (await fetchPage(1, options.signal))();
   yield first;
   if (isLastPage(first)) return;
 
@@ -74,7 +78,7 @@ export async function* pagesAhead(
       const outcome = await (ahead.get(n) ?? request(n));
       ahead.delete(n);
       if ('error' in outcome) throw outcome.error;
-      const { page } = outcome;
+      const page = outcome.page(); // parsed in turn: a malformed page throws here, in order
       if (isLastPage(page)) {
         stop.abort(NOT_NEEDED);
         yield page;
