@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, type Hash } from 'node:crypto';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { canonicalJson } from '../common/canonical-json.js';
@@ -30,7 +30,7 @@ import {
   parseManifest,
   serializeManifest,
 } from './manifest.js';
-import { NdjsonEncoder, type NdjsonReading, readNdjson } from './ndjson.js';
+import { type NdjsonReading, readNdjson, writeNdjson } from './ndjson.js';
 
 export interface ArchiveTarget {
   teardownId: string;
@@ -401,21 +401,28 @@ export class ArchiveService {
     }
     let count = 0;
     const digest = new LeadsDigest();
-    const encoder = new NdjsonEncoder((line) => digest.addLine(line));
-    async function* batches() {
-      for await (const record of records) {
-        count += 1;
-        if (count % 500 === 0) onRecords(count);
-        const full = encoder.add(record);
-        if (full) yield full;
-      }
-      const rest = encoder.flush();
-      if (rest) yield rest;
-      onRecords(count);
-    }
+    const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: 64 * 1024 });
     const hashed = new DigestStream();
     const body = new PassThrough();
-    const produced = pipeline(Readable.from(batches()), createGzip({ level: GZIP_LEVEL }), hashed, body);
+    const compressed = pipeline(gzip, hashed, body);
+    const fed = writeNdjson(
+      records,
+      gzip,
+      (line) => digest.addLine(line),
+      (n) => {
+        count = n;
+        onRecords(n);
+      },
+    ).catch((error: unknown) => {
+      gzip.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    });
+    // The pipeline fails with the first error: the records' own (it destroyed gzip with it) or the
+    // upload's (putStream destroyed `body` with it). The writer's then is only a consequence.
+    const produced = Promise.allSettled([fed, compressed]).then(([writer, pipe]) => {
+      if (pipe.status === 'rejected') throw pipe.reason;
+      if (writer.status === 'rejected') throw writer.reason;
+    });
     const retention = this.retention();
     const uploaded = this.store.putStream(key, body, GZIP_TYPE, this.config.archive.partSizeBytes, {
       retention,

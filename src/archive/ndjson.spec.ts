@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { jsonText } from './json-text.js';
 import { LeadsDigest } from './leads-digest.js';
-import { NdjsonEncoder, readNdjson } from './ndjson.js';
+import { Writable } from 'node:stream';
+import { NdjsonEncoder, readNdjson, writeNdjson } from './ndjson.js';
 
 /** Structural equality that tells -0 from 0 and keeps own `__proto__` keys (as JSON.parse makes them). */
 function sameJson(a: unknown, b: unknown): boolean {
@@ -147,5 +148,76 @@ describe(readNdjson.name, () => {
     const bytes = Buffer.from('{"a":1}\n{"b":\n');
     await expect(readNdjson(chunksOf([bytes]), 'parse')).rejects.toBeInstanceOf(SyntaxError);
     await expect(readNdjson(chunksOf([bytes]), 'digest')).resolves.toMatchObject({ records: 2 });
+  });
+});
+
+describe(writeNdjson.name, () => {
+  /** A slow-ish sink that keeps a copy of every chunk and notes which memory each came in. */
+  function buildSink(failAfter = Infinity) {
+    const copies: Buffer[] = [];
+    const memory = new Set<ArrayBufferLike>();
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        if (copies.length >= failAfter) {
+          callback(new Error('store gone'));
+          return;
+        }
+        copies.push(Buffer.from(chunk));
+        memory.add(chunk.buffer);
+        setImmediate(callback);
+      },
+    });
+    return { sink, copies, memory };
+  }
+
+  async function* recordsOf(count: number, pulled: { n: number } = { n: 0 }) {
+    for (let i = 0; i < count; i++) {
+      pulled.n += 1;
+      yield { id: `wlead_${i}`, notes: HOSTILE, pad: 'x'.repeat(i % 300) };
+    }
+  }
+
+  it('writes every record in order, counts them, and ends the output; batches are refilled, not reallocated', async () => {
+    const { sink, copies, memory } = buildSink();
+    const lines: string[] = [];
+    const counts: number[] = [];
+    const ended = new Promise((resolve) => sink.on('finish', resolve));
+
+    const written = await writeNdjson(
+      recordsOf(5_000),
+      sink,
+      (l) => lines.push(l.toString('utf8')),
+      (n) => counts.push(n),
+    );
+    await ended;
+
+    expect(written).toBe(5_000);
+    const text = Buffer.concat(copies).toString('utf8');
+    expect(
+      text
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+    ).toEqual(Array.from({ length: 5_000 }, (_, i) => `wlead_${i}`));
+    expect(lines.join('')).toBe(text);
+    expect(counts).toEqual([...Array.from({ length: 10 }, (_, i) => (i + 1) * 500), 5_000]);
+    expect(copies.length).toBeGreaterThan(5);
+    expect(memory.size).toBeLessThanOrEqual(3);
+  });
+
+  it("stops with the output's error once its reader failed, reading no further record", async () => {
+    const { sink } = buildSink(1);
+    sink.on('error', () => {}); // the error is the writer's to report
+    const pulled = { n: 0 };
+
+    await expect(
+      writeNdjson(
+        recordsOf(100_000, pulled),
+        sink,
+        () => {},
+        () => {},
+      ),
+    ).rejects.toThrow('store gone');
+    expect(pulled.n).toBeLessThan(100_000);
   });
 });

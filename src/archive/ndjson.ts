@@ -1,25 +1,39 @@
+import type { Writable } from 'node:stream';
 import { jsonText } from './json-text.js';
 import { LeadsDigest } from './leads-digest.js';
 
 const NEWLINE = 0x0a;
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2 units). */
 const MAX_UTF8_PER_UNIT = 3;
-const DEFAULT_BATCH_BYTES = 64 * 1024;
+/** 256 KiB: zlib's work per write outweighs its stream machinery (which runs on the main thread). */
+const DEFAULT_BATCH_BYTES = 256 * 1024;
+/** Batches handed to the output at once: the next is encoded while zlib compresses these. */
+const BATCHES_IN_FLIGHT = 2;
 
 /**
  * Writes NDJSON records as UTF-8 batches of about `batchBytes`: each line is encoded straight into
- * the batch (no Buffer per line), and gzip gets a few hundred writes instead of one per lead.
- * `onLine` sees each line's bytes, its `\n` included, before the batch is handed on.
+ * the batch (no Buffer per line), and gzip gets a few writes per thousand leads instead of one per
+ * lead. `onLine` sees each line's bytes, its `\n` included, before the batch is handed on. A batch
+ * given back with `recycle` once written is filled again, so batches are not garbage either.
  */
 export class NdjsonEncoder {
   private batch: Buffer;
   private used = 0;
+  private readonly free: Buffer[] = [];
 
   constructor(
     private readonly onLine: (line: Buffer) => void,
     private readonly batchBytes = DEFAULT_BATCH_BYTES,
   ) {
-    this.batch = Buffer.allocUnsafe(batchBytes);
+    this.batch = Buffer.allocUnsafeSlow(batchBytes);
+  }
+
+  /** A batch this encoder handed out, no longer read by anyone. */
+  recycle(batch: Buffer): void {
+    const whole = batch.buffer;
+    if (whole.byteLength === this.batchBytes && this.free.length < BATCHES_IN_FLIGHT) {
+      this.free.push(Buffer.from(whole, 0, whole.byteLength));
+    }
   }
 
   /** Adds one record (as `jsonText` writes it, -0 kept); returns a full batch when this filled one. */
@@ -46,11 +60,61 @@ export class NdjsonEncoder {
   private take(room: number): Buffer | null {
     const out = this.used > 0 ? this.batch.subarray(0, this.used) : null;
     if (out !== null || room > this.batch.length) {
-      this.batch = Buffer.allocUnsafe(Math.max(this.batchBytes, room));
+      // each batch owns its ArrayBuffer (allocUnsafeSlow): `recycle` gets the whole of it back
+      this.batch =
+        room <= this.batchBytes
+          ? (this.free.pop() ?? Buffer.allocUnsafeSlow(this.batchBytes))
+          : Buffer.allocUnsafeSlow(room);
       this.used = 0;
     }
     return out;
   }
+}
+
+/**
+ * Writes `records` as NDJSON into `out` (a gzip stream), batch by batch, and ends it; resolves with
+ * the number of records. `onLine` sees each line, `onCount` the count every 500 records and at the
+ * end. Stops, with `out`'s error, once `out` was destroyed (its reader failed).
+ */
+export async function writeNdjson(
+  records: AsyncIterable<unknown>,
+  out: Writable,
+  onLine: (line: Buffer) => void,
+  onCount: (count: number) => void,
+): Promise<number> {
+  const encoder = new NdjsonEncoder(onLine);
+  const writing: Promise<void>[] = [];
+  const write = async (batch: Buffer): Promise<void> => {
+    const written = new Promise<void>((resolve, reject) => {
+      // called once the stream let go of the batch (zlib has read it all), or with an error
+      out.write(batch, (error) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        encoder.recycle(batch);
+        resolve();
+      });
+    });
+    written.catch(() => {}); // awaited below; rejected only when `out` failed, which ends the loop
+    writing.push(written);
+    if (writing.length >= BATCHES_IN_FLIGHT) await writing.shift();
+  };
+  let count = 0;
+  for await (const record of records) {
+    if (out.destroyed) break;
+    count += 1;
+    if (count % 500 === 0) onCount(count);
+    const full = encoder.add(record);
+    if (full) await write(full);
+  }
+  if (out.destroyed) throw out.errored ?? new Error('the NDJSON output was closed before the records ended');
+  const rest = encoder.flush();
+  if (rest) await write(rest);
+  await Promise.all(writing);
+  onCount(count);
+  out.end();
+  return count;
 }
 
 /**
