@@ -19,7 +19,7 @@ import { SharedRateGate } from './shared-rate.gate.js';
       useFactory: (config: AppConfig, budgets: RateBudgetRepository): DialnexaClientDeps =>
         config.dialnexa.rateBudget === 'shared'
           ? {
-              gate: new SharedRateGate(budgets, config.dialnexa.apiKey, {
+              gate: new SharedRateGate(budgets, config.dialnexa.baseUrl, config.dialnexa.apiKey, {
                 maxWaitMs: config.dialnexa.maxRateLimitWaitMs,
               }),
             }

@@ -44,6 +44,13 @@ describe('rate budget', () => {
     expect(learnt.windowEndsAt).toBeGreaterThan(NOW + 10_000);
   });
 
+  it('counts a provisional window against the limit its first answer names, when the limit changed', () => {
+    let state = build({ limit: 20, remaining: 0, windowEndsAt: NOW });
+    for (let i = 0; i < 5; i += 1) state = reserve(state, NOW + 1).next; // 5 spent of a guessed 20
+    const learnt = observe(state, headers(1_000, 999, NOW + 60_000), 200, NOW + 2);
+    expect(learnt).toMatchObject({ limit: 1_000, remaining: 995, provisional: false });
+  });
+
   it('keeps the lower count in the same window: ours includes requests still in flight', () => {
     const state = build({ limit: 10, remaining: 4, windowEndsAt: Math.ceil((NOW + 5000) / 1000) * 1000 });
     expect(observe(state, headers(10, 7, NOW + 5000), 200, NOW).remaining).toBe(4);

@@ -91,11 +91,13 @@ export function observe(
   const remaining = toCount(headers.remaining);
   if (limit === undefined || remaining === undefined || resetAt === undefined) return state;
   if (state.provisional) {
-    // the first answer of the window we started: it names the end; tokens spent so far count
+    // The first answer of the window we started: it names the end, and the tokens spent in it so
+    // far count against the limit it names (which may differ from the one the window began with).
+    const spent = state.limit !== null && state.remaining !== null ? state.limit - state.remaining : 0;
     return {
       ...state,
       limit,
-      remaining: Math.min(state.remaining ?? remaining, remaining),
+      remaining: Math.max(0, Math.min(remaining, limit - spent)),
       windowEndsAt: resetAt,
       provisional: false,
     };

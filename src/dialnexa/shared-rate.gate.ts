@@ -39,10 +39,13 @@ export class SharedRateGate implements RateGate {
 
   constructor(
     private readonly budgets: RateBudgetRepository,
+    baseUrl: string,
     apiKey: string,
     private readonly options: SharedRateGateOptions,
   ) {
-    this.key = createHash('sha256').update(apiKey, 'utf8').digest('hex');
+    // one window per key at one upstream: the same key against another DialNexa (a staging API,
+    // a test simulator) is counted apart
+    this.key = createHash('sha256').update(`${baseUrl}\n${apiKey}`, 'utf8').digest('hex');
     this.clock = options.clock ?? Date.now;
     this.sleep = options.sleep ?? realSleep;
     this.local = new InProcessRateGate({

@@ -45,7 +45,9 @@ describe(SharedRateGate.name, () => {
       DIALNEXA_RETRY_BASE_MS: '10',
       DIALNEXA_RETRY_MAX_MS: '50',
     }).dialnexa;
-    const gate = new SharedRateGate(new RateBudgetRepository(prisma), apiKey, { maxWaitMs: 10_000 });
+    const gate = new SharedRateGate(new RateBudgetRepository(prisma), config.baseUrl, apiKey, {
+      maxWaitMs: 10_000,
+    });
     const client = DialnexaClient.create(config, { gate });
     clients.push(client);
     return client;

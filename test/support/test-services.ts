@@ -47,6 +47,10 @@ export function databaseUrl(): string {
  */
 export async function emptyTables(client: pg.ClientBase): Promise<void> {
   await client.query('TRUNCATE teardown, idempotency_record, approval, legal_hold');
+  const budget = await client.query(
+    `SELECT 1 FROM information_schema.tables WHERE table_name = 'rate_budget'`,
+  );
+  if (budget.rowCount) await client.query('TRUNCATE rate_budget');
   await client.query('ALTER TABLE audit_event DISABLE TRIGGER USER');
   await client.query('TRUNCATE audit_event');
   await client.query('ALTER TABLE audit_event ENABLE TRIGGER USER');
