@@ -24,6 +24,7 @@ import { DomainError } from '../common/domain-error.js';
 import { truncate } from '../common/text.js';
 import type { AppConfig, ArchiveLockMode } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PartBufferPool } from './part-buffer-pool.js';
 
 const S3_CONNECT_TIMEOUT_MS = 5_000;
 /** Longest silence on a connection before the request fails (not a bound on a whole upload). */
@@ -108,10 +109,13 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
   private readonly logger = new Logger(ArchiveStoreClient.name);
   private readonly s3: S3Client;
   readonly bucket: string;
+  /** The part buffers of every upload this process runs at once: ARCHIVE_UPLOAD_BUFFER_MB. */
+  readonly partBuffers: PartBufferPool;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const { s3 } = config;
     this.bucket = s3.bucket;
+    this.partBuffers = new PartBufferPool(config.archive.uploadBufferBytes);
     this.s3 = new S3Client({
       region: s3.region,
       endpoint: s3.endpoint,
@@ -184,9 +188,11 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
 
   /**
    * Streams `body` into the store: one PutObject when it fits in one part, otherwise a multipart
-   * upload with at most PARTS_IN_FLIGHT parts uploading while the next is read, so memory stays at
-   * about (PARTS_IN_FLIGHT + 1) × partSize whatever the object's size. A failed upload is aborted,
-   * so no part outlives it; the key appears only at CompleteMultipartUpload, which is fenced.
+   * upload. Parts are cut into buffers from `partBuffers`, the budget every running upload shares:
+   * `body` is read on while earlier parts upload (at most PARTS_IN_FLIGHT of them at once), and
+   * reading waits only when the budget is spent, so memory stays within ARCHIVE_UPLOAD_BUFFER_MB
+   * however many exports run and however slow the store is. A failed upload is aborted, so no part
+   * outlives it; the key appears only at CompleteMultipartUpload, which is fenced.
    */
   async putStream(
     key: string,
@@ -211,84 +217,113 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
     partSizeBytes: number,
     options: StreamWriteOptions,
   ): Promise<StoredObject> {
-    const parts = inParts(body, partSizeBytes)[Symbol.asyncIterator]();
+    // aborted when a part fails: reading stops waiting for buffers that would only be thrown away
+    const failed = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+    const parts = inParts(body, partSizeBytes, this.partBuffers, signal);
     const first = await parts.next();
-    const second = first.done ? first : await parts.next();
-    if (first.done || second.done) {
-      const whole = first.done ? Buffer.alloc(0) : first.value;
+    if (first.done || first.value.last) {
       const metadata = { ...options.metadata, ...options.metadataAtEnd?.() };
-      return this.putObject(key, whole, contentType, { ...options, metadata });
+      const whole = first.done ? Buffer.alloc(0) : first.value.bytes;
+      try {
+        return await this.putObject(key, whole, contentType, { ...options, metadata });
+      } finally {
+        if (!first.done) this.partBuffers.release(first.value.buffer);
+      }
     }
-    const { retention, metadata, fence, signal } = options;
-    const created = await this.call('upload', key, () =>
-      this.s3.send(
-        new CreateMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: key,
-          ContentType: contentType,
-          Metadata: metadata,
-          ObjectLockMode: retention?.mode,
-          ObjectLockRetainUntilDate: retention?.retainUntil,
-        }),
-        { abortSignal: signal },
-      ),
-    );
-    const uploadId = created.UploadId;
-    if (!uploadId) throw this.wrap('upload', key, new Error('CreateMultipartUpload returned no UploadId'));
-    const completed: CompletedPart[] = [];
-    const inFlight = new Set<Promise<void>>();
-    const send = (partNumber: number, bytes: Buffer): void => {
-      const sending = this.call('upload', key, () =>
+    const { retention, metadata, fence } = options;
+    let uploadId: string | undefined;
+    try {
+      const created = await this.call('upload', key, () =>
         this.s3.send(
-          new UploadPartCommand({
+          new CreateMultipartUploadCommand({
             Bucket: this.bucket,
             Key: key,
-            UploadId: uploadId,
-            PartNumber: partNumber,
-            Body: bytes,
-            ContentLength: bytes.length,
-            ContentMD5: digest('md5', bytes),
+            ContentType: contentType,
+            Metadata: metadata,
+            ObjectLockMode: retention?.mode,
+            ObjectLockRetainUntilDate: retention?.retainUntil,
           }),
-          { abortSignal: signal },
+          { abortSignal: options.signal },
         ),
-      ).then((out) => {
-        completed[partNumber - 1] = { PartNumber: partNumber, ETag: out.ETag };
-      });
-      const tracked = sending.finally(() => inFlight.delete(tracked));
-      inFlight.add(tracked);
+      );
+      uploadId = created.UploadId;
+      if (!uploadId) throw this.wrap('upload', key, new Error('CreateMultipartUpload returned no UploadId'));
+    } catch (error) {
+      this.partBuffers.release(first.value.buffer);
+      await parts.return(undefined);
+      throw error;
+    }
+    const id = uploadId;
+    const completed: CompletedPart[] = [];
+    const slots = new Slots(PARTS_IN_FLIGHT);
+    const sending: Promise<void>[] = [];
+    // the first part that fails aborts `failed`, with its error as the reason
+    const partFailed = (): boolean => failed.signal.aborted;
+    const send = (partNumber: number, part: Part): void => {
+      const sent = slots
+        .run(async () => {
+          if (partFailed()) return; // another part failed: this one is not sent
+          const out = await this.call('upload', key, () =>
+            this.s3.send(
+              new UploadPartCommand({
+                Bucket: this.bucket,
+                Key: key,
+                UploadId: id,
+                PartNumber: partNumber,
+                Body: part.bytes,
+                ContentLength: part.bytes.length,
+                ContentMD5: digest('md5', part.bytes),
+              }),
+              { abortSignal: options.signal },
+            ),
+          );
+          completed[partNumber - 1] = { PartNumber: partNumber, ETag: out.ETag };
+        })
+        .catch((error: unknown) => {
+          if (partFailed()) return;
+          // stops the reading: a wait for a buffer, and the producer of `body`
+          failed.abort(error);
+          body.destroy(error instanceof Error ? error : new Error(String(error)));
+        })
+        .finally(() => this.partBuffers.release(part.buffer));
+      sending.push(sent);
     };
     try {
       send(1, first.value);
-      send(2, second.value);
-      let partNumber = 2;
-      for (let next = await parts.next(); !next.done; next = await parts.next()) {
-        while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight);
-        partNumber += 1;
-        send(partNumber, next.value);
+      let partNumber = 1;
+      try {
+        for (let next = await parts.next(); !next.done; next = await parts.next()) {
+          partNumber += 1;
+          send(partNumber, next.value);
+          if (partFailed()) break;
+        }
+      } finally {
+        await parts.return(undefined); // releases a buffer it was filling
+        await Promise.all(sending);
       }
-      await Promise.all(inFlight);
+      if (partFailed()) throw failed.signal.reason;
       await fence?.();
       await this.call('upload', key, () =>
         this.s3.send(
           new CompleteMultipartUploadCommand({
             Bucket: this.bucket,
             Key: key,
-            UploadId: uploadId,
+            UploadId: id,
             MultipartUpload: { Parts: completed },
             IfNoneMatch: '*',
           }),
-          { abortSignal: signal },
+          { abortSignal: options.signal },
         ),
       );
     } catch (error) {
-      await Promise.allSettled(inFlight);
       await this.s3
-        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: id }))
         .catch((abortError: unknown) => {
           // an upload left behind holds parts, not an object: a bucket lifecycle rule removes it
           this.logger.warn(`aborting the upload of ${key} failed: ${describe(abortError)}`);
         });
-      throw error;
+      throw partFailed() ? failed.signal.reason : error;
     }
     // Some stores (Ceph) return an empty ETag and no version from a completed multipart upload:
     // the version is read back from the object itself.
@@ -458,7 +493,7 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
   }
 }
 
-/** At most this many parts of one upload are sent at once (with one more being read). */
+/** At most this many parts of one upload are sent at once; more may wait, filled, in the budget. */
 const PARTS_IN_FLIGHT = 2;
 
 /** base64 of a digest, as Content-MD5 and x-amz-checksum-sha256 carry it. */
@@ -466,26 +501,74 @@ function digest(algorithm: 'md5' | 'sha256', bytes: Buffer): string {
   return createHash(algorithm).update(bytes).digest('base64');
 }
 
-/** The stream cut into buffers of exactly `size` bytes, but the last. */
-async function* inParts(stream: Readable, size: number): AsyncGenerator<Buffer> {
-  let held: Buffer[] = [];
-  let heldBytes = 0;
-  for await (const raw of stream) {
-    let chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
-    while (heldBytes + chunk.length >= size) {
-      const take = size - heldBytes;
-      held.push(chunk.subarray(0, take));
-      yield Buffer.concat(held, size);
-      chunk = chunk.subarray(take);
-      held = [];
-      heldBytes = 0;
+/** One part: `bytes` is the filled view of `buffer`, which goes back to the pool once sent. */
+interface Part {
+  buffer: Buffer;
+  bytes: Buffer;
+  /** Whether the stream ended with this part. */
+  last: boolean;
+}
+
+/**
+ * The stream cut into parts of exactly `size` bytes (but the last), each copied into a buffer
+ * from `pool`: a full part is handed on once the stream shows more bytes (or its end), so the
+ * first part tells whether one PutObject will do. A buffer being filled when the consumer stops
+ * goes back to the pool.
+ */
+async function* inParts(
+  stream: Readable,
+  size: number,
+  pool: PartBufferPool,
+  signal: AbortSignal,
+): AsyncGenerator<Part> {
+  let buffer: Buffer | null = null;
+  let used = 0;
+  try {
+    for await (const raw of stream) {
+      let chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
+      while (chunk.length > 0) {
+        if (buffer !== null && used === size) {
+          const full = buffer;
+          buffer = null; // the consumer owns it now
+          yield { buffer: full, bytes: full, last: false };
+        }
+        if (buffer === null) {
+          buffer = await pool.acquire(size, signal);
+          used = 0;
+        }
+        const copied = chunk.copy(buffer, used);
+        used += copied;
+        chunk = chunk.subarray(copied);
+      }
     }
-    if (chunk.length > 0) {
-      held.push(chunk);
-      heldBytes += chunk.length;
+    if (buffer !== null) {
+      const last = buffer;
+      buffer = null;
+      yield { buffer: last, bytes: last.subarray(0, used), last: true };
+    }
+  } finally {
+    if (buffer !== null) pool.release(buffer);
+  }
+}
+
+/** Runs tasks with at most `limit` at once, in the order they were given. */
+class Slots {
+  private running = 0;
+  private readonly queue: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
+    else this.running += 1;
+    try {
+      return await task();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.running -= 1;
     }
   }
-  if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
 }
 
 function errorName(error: unknown): string | undefined {

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
-import { Readable } from 'node:stream';
-import { jsonText, ndjsonLine, ndjsonLines } from './json-text.js';
+import { jsonText } from './json-text.js';
 
 /** Structural equality that tells -0 from 0 and keeps own `__proto__` keys (as JSON.parse makes them). */
 function sameJson(a: unknown, b: unknown): boolean {
@@ -19,11 +18,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 /** Any JSON value, with strings of any UTF-16 code units (lone surrogates included). */
 const anyJson = fc.jsonValue({ stringUnit: 'binary', maxDepth: 6 });
 
-async function collect(chunks: Buffer[]): Promise<string[]> {
-  const lines: string[] = [];
-  for await (const line of ndjsonLines(Readable.from(chunks))) lines.push(line.toString('utf8'));
-  return lines;
-}
+const { rawJSON } = JSON as unknown as { rawJSON: (text: string) => unknown };
 
 describe('jsonText', () => {
   it('round-trips every JSON value, -0 and lone surrogates included', () => {
@@ -31,6 +26,31 @@ describe('jsonText', () => {
       fc.property(anyJson, (value) => sameJson(JSON.parse(jsonText(value)), value)),
       { numRuns: 500 },
     );
+  });
+
+  it('writes exactly what JSON.stringify writes with a -0 replacer, with or without -0 in the value', () => {
+    const reference = (value: unknown) =>
+      JSON.stringify(value, (_key, v: unknown) => (Object.is(v, -0) ? rawJSON('-0') : v));
+    const withZeros = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        anyJson,
+        fc.constantFrom(0, -0, '0', ':0,', '[0]'),
+        fc.array(tie('value')),
+        fc.dictionary(fc.string({ unit: 'binary' }), tie('value')),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(withZeros, (value) => jsonText(value) === reference(value)),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('finds a -0 wherever compact text writes it as 0', () => {
+    for (const value of [-0, [-0], [1, -0], { a: -0 }, { a: [0, { b: -0 }] }, { s: 'x:0,', n: -0 }]) {
+      expect(sameJson(JSON.parse(jsonText(value)), value)).toBe(true);
+    }
+    expect(jsonText({ s: 'x:0,', n: 0 })).toBe('{"s":"x:0,","n":0}');
   });
 
   it('keeps -0, which JSON.stringify writes as 0', () => {
@@ -56,47 +76,5 @@ describe('jsonText', () => {
 
   it('indents when asked', () => {
     expect(jsonText({ a: -0 }, 2)).toBe('{\n  "a": -0\n}');
-  });
-});
-
-describe('ndjsonLines', () => {
-  it('splits on \\n only, never at U+2028, U+2029 or \\r', async () => {
-    const records = [{ a: 'x\u2028y' }, { b: 'p\u2029q\rr' }, { c: '\u0085' }];
-    const bytes = Buffer.from(records.map(ndjsonLine).join(''), 'utf8');
-    const lines = await collect([bytes]);
-    expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual(records);
-  });
-
-  it('gives back every record however the bytes are cut into chunks', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.dictionary(fc.string({ unit: 'binary' }), anyJson), { maxLength: 20 }),
-        fc.array(fc.nat(), { maxLength: 10 }),
-        async (records, cuts) => {
-          const bytes = Buffer.from(records.map(ndjsonLine).join(''), 'utf8');
-          // cut anywhere, also inside a multi-byte UTF-8 sequence
-          const points = [...new Set(cuts.map((c) => (bytes.length ? c % bytes.length : 0)))].sort(
-            (a, b) => a - b,
-          );
-          const chunks: Buffer[] = [];
-          let start = 0;
-          for (const point of points) {
-            chunks.push(bytes.subarray(start, point));
-            start = point;
-          }
-          chunks.push(bytes.subarray(start));
-          const lines = await collect(chunks);
-          return (
-            lines.length === records.length &&
-            lines.every((line, i) => sameJson(JSON.parse(line), JSON.parse(jsonText(records[i]))))
-          );
-        },
-      ),
-      { numRuns: 200 },
-    );
-  });
-
-  it('yields a last line without its \\n', async () => {
-    await expect(collect([Buffer.from('{"a":1}\n{"b":2}')])).resolves.toEqual(['{"a":1}', '{"b":2}']);
   });
 });

@@ -15,9 +15,15 @@ describe('loadConfig', () => {
     expect(sut).toMatchObject({
       port: 3000,
       migrateOnStart: true,
-      dialnexa: { baseUrl: 'https://api.dialnexa.com' },
+      dialnexa: { baseUrl: 'https://api.dialnexa.com', pageConcurrency: 4 },
       s3: { region: 'us-east-1', forcePathStyle: false, endpoint: undefined },
-      archive: { prefix: 'teardowns/', lockMode: 'NONE', retentionDays: 2555 },
+      archive: {
+        prefix: 'teardowns/',
+        lockMode: 'NONE',
+        retentionDays: 2555,
+        partSizeBytes: 8 * 1024 * 1024,
+        uploadBufferBytes: 64 * 1024 * 1024,
+      },
       runner: { deleteSettleTimeoutS: 600 },
       approvalTtlHours: 168,
     });
@@ -40,6 +46,17 @@ describe('loadConfig', () => {
     const message = (error as ConfigError).message;
     for (const name of ['PORT', 'DATABASE_URL', 'ARCHIVE_LOCK_MODE', 'API_KEYS'])
       expect(message).toContain(name);
+  });
+
+  it('refuses an upload buffer budget that cannot hold one part', () => {
+    expect(() => loadConfig({ ...valid, ARCHIVE_PART_SIZE_MB: '16', ARCHIVE_UPLOAD_BUFFER_MB: '8' })).toThrow(
+      /ARCHIVE_UPLOAD_BUFFER_MB must hold at least one part/,
+    );
+    expect(
+      loadConfig({ ...valid, ARCHIVE_PART_SIZE_MB: '16', ARCHIVE_UPLOAD_BUFFER_MB: '16' }).archive,
+    ).toMatchObject({
+      uploadBufferBytes: 16 * 1024 * 1024,
+    });
   });
 
   it('accepts sha256: keys and hashes plaintext ones, never keeping the plaintext', () => {

@@ -33,6 +33,8 @@ export interface DialnexaConfig {
   maxRateLimitWaitMs: number;
   /** `shared`: the key's rate window is kept in PostgreSQL for every replica; `process`: per process. */
   rateBudget: 'shared' | 'process';
+  /** Pages of one listing requested ahead of its reader once page 1 gave `meta.totalPages`. */
+  pageConcurrency: number;
 }
 
 export interface S3Config {
@@ -48,8 +50,13 @@ export interface ArchiveConfig {
   prefix: string;
   lockMode: ArchiveLockMode;
   retentionDays: number;
-  /** Part size of multipart uploads; memory per running export is a few parts. */
+  /** Part size of multipart uploads. */
   partSizeBytes: number;
+  /**
+   * The part buffers of every upload running in the process at once, whatever RUNNER_CONCURRENCY:
+   * an upload waits for room rather than allocate past it.
+   */
+  uploadBufferBytes: number;
 }
 
 export interface RunnerConfig {
@@ -224,6 +231,7 @@ const schema = z.object({
   DIALNEXA_RETRY_MAX_MS: int(15_000, 1, 600_000),
   DIALNEXA_MAX_RATE_LIMIT_WAIT_MS: int(120_000, 0, 3_600_000),
   DIALNEXA_RATE_BUDGET: z.enum(['shared', 'process']).default('shared'),
+  DIALNEXA_PAGE_CONCURRENCY: int(4, 1, 16),
   S3_BUCKET: required,
   S3_ENDPOINT: url('an http(s) URL').optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
@@ -237,6 +245,8 @@ const schema = z.object({
   ARCHIVE_LOCK_MODE: z.enum(['COMPLIANCE', 'GOVERNANCE', 'NONE']).default('NONE'),
   ARCHIVE_RETENTION_DAYS: int(2555, 1, 36500),
   ARCHIVE_PART_SIZE_MB: int(8, 5, 512),
+  // 64: four exports (RUNNER_CONCURRENCY's default) each sending one 8 MiB part while filling the next
+  ARCHIVE_UPLOAD_BUFFER_MB: int(64, 5, 16_384),
   API_KEYS: apiKeys,
   DELETE_SETTLE_TIMEOUT_S: int(600, 1, 86_400),
   DELETE_BACKOFF_BASE_MS: int(1_000, 1, 60_000),
@@ -270,9 +280,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     throw new ConfigError(problems);
   }
   const e = result.data;
+  const problems: string[] = [];
   if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined)) {
-    throw new ConfigError(['AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together']);
+    problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');
   }
+  if (e.ARCHIVE_UPLOAD_BUFFER_MB < e.ARCHIVE_PART_SIZE_MB) {
+    problems.push('ARCHIVE_UPLOAD_BUFFER_MB must hold at least one part of ARCHIVE_PART_SIZE_MB');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
@@ -292,6 +307,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       retryMaxMs: e.DIALNEXA_RETRY_MAX_MS,
       maxRateLimitWaitMs: e.DIALNEXA_MAX_RATE_LIMIT_WAIT_MS,
       rateBudget: e.DIALNEXA_RATE_BUDGET,
+      pageConcurrency: e.DIALNEXA_PAGE_CONCURRENCY,
     },
     s3: {
       bucket: e.S3_BUCKET,
@@ -306,6 +322,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       lockMode: e.ARCHIVE_LOCK_MODE,
       retentionDays: e.ARCHIVE_RETENTION_DAYS,
       partSizeBytes: e.ARCHIVE_PART_SIZE_MB * 1024 * 1024,
+      uploadBufferBytes: e.ARCHIVE_UPLOAD_BUFFER_MB * 1024 * 1024,
     },
     runner: {
       enabled: e.RUNNER_ENABLED,

@@ -22,6 +22,7 @@ function buildConfig(overrides: Partial<DialnexaConfig> = {}): DialnexaConfig {
     retryMaxMs: 1000,
     maxRateLimitWaitMs: 60_000,
     rateBudget: 'process',
+    pageConcurrency: 4,
     ...overrides,
   };
 }
@@ -316,6 +317,86 @@ describe(DialnexaClient.name, () => {
 
       await expect(collect(sut.pages(WF, 'leads'))).resolves.toHaveLength(2);
       expect(seen).toHaveLength(2);
+    });
+  });
+
+  describe('paging ahead', () => {
+    const meta = (p: number, totalPages: number) => ({
+      page: p,
+      limit: 100,
+      total: totalPages * 100,
+      totalPages,
+    });
+    const leadsPage = (p: number, totalPages: number): Answer => ({
+      status: 200,
+      body: { data: [buildLead({ id: `wlead_${p}` })], meta: meta(p, totalPages) },
+    });
+
+    it('requests the pages after page 1 concurrently and yields them in page order', async () => {
+      const { sut, answer, seen, agent } = build({ pageConcurrency: 3 });
+      answer('GET', page(1), leadsPage(1, 5));
+      // page 2 answers last: the pages after it are held until it came
+      agent
+        .get(ORIGIN)
+        .intercept({ method: 'GET', path: page(2) })
+        .reply(200, { data: [buildLead({ id: 'wlead_2' })], meta: meta(2, 5) })
+        .delay(50);
+      for (const p of [3, 4, 5]) answer('GET', page(p), leadsPage(p, 5));
+
+      const pages = await collect(sut.pages(WF, 'leads'));
+
+      expect(pages.map((p) => p.page)).toEqual([1, 2, 3, 4, 5]);
+      expect(pages.flatMap((p) => p.items.map((i) => i.id))).toEqual(
+        [1, 2, 3, 4, 5].map((p) => `wlead_${p}`),
+      );
+      // pages 3 and 4 went out while page 2 was still unanswered
+      expect(seen.map((r) => r.path).slice(0, 3)).toEqual([page(1), page(3), page(4)]);
+      agent.assertNoPendingInterceptors();
+    });
+
+    it('sends no further request once the consumer stopped', async () => {
+      const { sut, answer, seen } = build({ pageConcurrency: 2 });
+      for (const p of [1, 2, 3, 4]) answer('GET', page(p), leadsPage(p, 50));
+
+      const pages = sut.pages(WF, 'leads');
+      await expect(pages.next()).resolves.toMatchObject({ value: { page: 1 } });
+      await expect(pages.next()).resolves.toMatchObject({ value: { page: 2 } });
+      await expect(pages.return(undefined)).resolves.toMatchObject({ done: true });
+
+      // page 2 handed over with pages 3 and 4 requested ahead of it; nothing after
+      expect(seen.map((r) => r.path)).toEqual([page(1), page(2), page(3), page(4)]);
+    });
+
+    it('fails with the error of a later page after yielding the pages before it, retries included', async () => {
+      const { sut, answer, seen } = build({ pageConcurrency: 4 });
+      answer('GET', page(1), leadsPage(1, 4));
+      answer('GET', page(2), { status: 503 }, leadsPage(2, 4));
+      answer('GET', page(3), { status: 403, body: { statusCode: 403, message: 'Forbidden' } });
+      answer('GET', page(4), leadsPage(4, 4));
+
+      const yielded: number[] = [];
+      const error = await settle(
+        (async () => {
+          for await (const p of sut.pages(WF, 'leads')) yielded.push(p.page);
+        })(),
+      );
+
+      expect(error).toMatchObject({ code: 'UPSTREAM_FORBIDDEN' });
+      expect(yielded).toEqual([1, 2]);
+      expect(seen.filter((r) => r.path === page(2))).toHaveLength(2);
+    });
+
+    it("stops with the signal's own reason when it aborts between pages", async () => {
+      const { sut, answer } = build();
+      answer('GET', page(1), leadsPage(1, 3));
+      const controller = new AbortController();
+      const reason = new Error('lease lost');
+
+      const pages = sut.pages(WF, 'leads', { signal: controller.signal });
+      await expect(pages.next()).resolves.toMatchObject({ value: { page: 1 } });
+      controller.abort(reason);
+
+      await expect(pages.next()).rejects.toBe(reason);
     });
   });
 

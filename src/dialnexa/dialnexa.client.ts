@@ -11,6 +11,7 @@ import {
   upstreamTransportError,
 } from './dialnexa.error.js';
 import type { CancelOutcome, DialnexaResource, JsonObject, ListPage, PageMeta } from './dialnexa.types.js';
+import { pagesAhead } from './pages-ahead.js';
 import {
   type Clock,
   InProcessRateGate,
@@ -193,32 +194,32 @@ export class DialnexaClient implements OnApplicationShutdown {
   }
 
   /**
-   * The pages of one collection, each fetched only when the previous one has been consumed, so
-   * memory stays one page whatever the number of leads. Paging is over live data: an item may
-   * appear on two pages, or be skipped, while the workflow runs.
+   * The pages of one collection, in order. Page 1 is fetched alone; once the consumer asks for
+   * more, up to `pageConcurrency` following pages are requested ahead of it (see `pagesAhead`), so
+   * memory stays a few pages whatever the number of leads, and a consumer that stops stops the
+   * requests. Paging is over live data: an item may appear on two pages, or be skipped, while the
+   * workflow runs.
    */
-  async *pages(
+  pages(
     workflowId: string,
     resource: DialnexaResource,
     opts: RequestOptions & { status?: string } = {},
   ): AsyncGenerator<ListPage> {
     const path = `${this.workflowPath(workflowId)}/${resource}`;
     const filter = opts.status === undefined ? '' : `&status=${encodeURIComponent(opts.status)}`;
-    for (let page = 1; ; page++) {
+    const fetchPage = async (page: number, signal: AbortSignal | undefined): Promise<() => ListPage> => {
       const call: Call = {
         method: 'GET',
         path,
         query: `page=${page}&limit=${PAGE_LIMIT}${filter}`,
         retry: 'idempotent',
-        signal: opts.signal,
+        signal,
       };
       const reply = await this.send(call);
       if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
-      const { items, meta } = this.parseList(call, reply, page);
-      yield { items, meta, page };
-      // without meta the one response is the whole list: asking for page 2 would repeat it
-      if (meta === undefined || items.length === 0 || page >= meta.totalPages) return;
-    }
+      return () => ({ ...this.parseList(call, reply, page), page });
+    };
+    return pagesAhead(fetchPage, { concurrency: this.config.pageConcurrency, signal: opts.signal });
   }
 
   /** Nodes or edges, which are few: the whole list in memory. `total` is DialNexa's own count. */

@@ -20,6 +20,7 @@ function buildAppConfig(): AppConfig {
       retryMaxMs: 100,
       maxRateLimitWaitMs: 1000,
       rateBudget: 'shared',
+      pageConcurrency: 4,
     },
   } as AppConfig;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { type LeadPage, LeadCollector } from './lead-collector.js';
+import type { IdSet } from './lead-id-set.js';
 
 async function* pagesOf(...pages: LeadPage[]): AsyncGenerator<LeadPage> {
   for (const page of pages) yield page;
@@ -36,6 +37,25 @@ describe(LeadCollector.name, () => {
       pagesOf({ items: [lead('a')], meta: { total: 2 } }, { items: [], meta: { total: 2 } }),
     );
     await expect(collect(sut)).rejects.toMatchObject({ code: 'ARCHIVE_INCOMPLETE', retryable: true });
+  });
+
+  it('fails, retryably, rather than archive short when two distinct ids share a fingerprint', async () => {
+    // every id collides: the second distinct lead is taken for a duplicate
+    const colliding: IdSet = {
+      size: 0,
+      add(this: { size: number }) {
+        if (this.size > 0) return false;
+        this.size = 1;
+        return true;
+      },
+      reserve: () => {},
+    };
+    const sut = new LeadCollector(pagesOf({ items: [lead('a'), lead('b')], meta: { total: 2 } }), colliding);
+    await expect(collect(sut)).rejects.toMatchObject({
+      code: 'ARCHIVE_INCOMPLETE',
+      retryable: true,
+      details: { listed: 1, reported: 2 },
+    });
   });
 
   it('refuses a lead without an id', async () => {

@@ -1,5 +1,6 @@
 import { DomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
+import { type IdSet, LeadIdSet } from './lead-id-set.js';
 
 export interface LeadPage {
   items: JsonObject[];
@@ -11,13 +12,18 @@ export interface LeadPage {
  * can repeat a lead (dropped here, by id) or skip one (caught by comparing the count with the
  * `meta.total` DialNexa reported): an incomplete listing throws, which aborts the upload before
  * any manifest is written.
+ *
+ * The ids seen are kept as fingerprints (LeadIdSet), in flat memory; a fingerprint collision
+ * leaves a distinct lead out, which the same count check turns into a retryable failure.
  */
 export class LeadCollector {
-  private readonly seen = new Set<string>();
   private reportedTotal: number | null = null;
   duplicates = 0;
 
-  constructor(private readonly pages: AsyncIterable<LeadPage>) {}
+  constructor(
+    private readonly pages: AsyncIterable<LeadPage>,
+    private readonly seen: IdSet = new LeadIdSet(),
+  ) {}
 
   get totalReported(): number | null {
     return this.reportedTotal;
@@ -29,7 +35,10 @@ export class LeadCollector {
 
   async *leads(): AsyncGenerator<JsonObject> {
     for await (const page of this.pages) {
-      if (page.meta) this.reportedTotal = page.meta.total;
+      if (page.meta) {
+        if (this.reportedTotal === null) this.seen.reserve(page.meta.total);
+        this.reportedTotal = page.meta.total;
+      }
       for (const lead of page.items) {
         const id = typeof lead['id'] === 'string' ? lead['id'] : null;
         if (id === null) {
@@ -37,11 +46,10 @@ export class LeadCollector {
             retryable: false,
           });
         }
-        if (this.seen.has(id)) {
+        if (!this.seen.add(id)) {
           this.duplicates += 1;
           continue;
         }
-        this.seen.add(id);
         yield lead;
       }
     }
