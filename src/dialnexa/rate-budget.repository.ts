@@ -2,6 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service.js';
 import { EMPTY_BUDGET, type RateBudgetState } from './rate-budget.js';
 
+/**
+ * The transaction is two statements on one row, but every upstream request waits on it: on a
+ * loaded machine Prisma's defaults (2 s to start, 5 s to finish) ended some mid-way ("Transaction
+ * not found"), losing an answer's update.
+ */
+const TRANSACTION_LIMITS = { maxWait: 10_000, timeout: 10_000 };
+
 /** The shared rate windows of the DialNexa API keys: one row per key (by its SHA-256). */
 @Injectable()
 export class RateBudgetRepository {
@@ -30,6 +37,6 @@ export class RateBudgetRepository {
       await tx.$executeRaw`
         UPDATE rate_budget SET state = ${JSON.stringify(next)}::jsonb, updated_at = now() WHERE key = ${key}`;
       return result;
-    });
+    }, TRANSACTION_LIMITS);
   }
 }

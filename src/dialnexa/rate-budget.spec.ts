@@ -29,26 +29,46 @@ describe('rate budget', () => {
     expect(reserve(state, NOW + 1)).toMatchObject({ granted: false, retryAt: NOW + 10_000 });
   });
 
-  it('starts a provisional window with the whole limit once the known one ended, and learns its end from its first answer', () => {
+  it('starts a new window with one probe once the known one ended, and spends it once its first answer names it', () => {
     let state = build({ limit: 3, remaining: 0, windowEndsAt: NOW });
-    const first = reserve(state, NOW + 5);
-    expect(first).toMatchObject({ granted: true, next: { remaining: 2, provisional: true } });
-    state = reserve(reserve(first.next, NOW + 6).next, NOW + 7).next; // the whole window spent
-    const spent = reserve(state, NOW + 8);
-    expect(spent.granted).toBe(false);
-    expect(spent.granted ? 0 : spent.retryAt).toBeLessThanOrEqual(NOW + 8 + 50); // polls for the answer
+    const probe = reserve(state, NOW + 5);
+    expect(probe).toMatchObject({ granted: true, next: { remaining: 2, provisional: true } });
+    state = probe.next;
+    // nothing more until the probe is answered: requests of the last window may still land in it
+    const waiting = reserve(state, NOW + 6);
+    expect(waiting.granted).toBe(false);
+    expect(waiting.granted ? 0 : waiting.retryAt).toBeLessThanOrEqual(NOW + 6 + 50);
 
-    // the first answer of the window: the server saw one request, we spent three
-    const learnt = observe(state, headers(3, 2, NOW + 10_005), 200, NOW + 20);
-    expect(learnt).toMatchObject({ remaining: 0, provisional: false });
+    // the first answer of the window: the server counted two (a straggler of the last window too)
+    const learnt = observe(state, headers(3, 1, NOW + 10_005), 200, NOW + 20);
+    expect(learnt).toMatchObject({ remaining: 1, provisional: false });
     expect(learnt.windowEndsAt).toBeGreaterThan(NOW + 10_000);
+    const next = reserve(learnt, NOW + 21);
+    expect(next).toMatchObject({ granted: true, next: { remaining: 0 } });
+    expect(reserve(next.next, NOW + 22).granted).toBe(false);
+  });
+
+  it('lets another probe go when the first one is not answered within a second', () => {
+    const state = reserve(build({ limit: 3, remaining: 0, windowEndsAt: NOW }), NOW).next;
+    expect(reserve(state, NOW + 999).granted).toBe(false);
+    expect(reserve(state, NOW + 1_000)).toMatchObject({
+      granted: true,
+      next: { remaining: 1, probedAt: NOW + 1_000 },
+    });
+  });
+
+  it("ignores a late answer of the ended window while the new one's probe is out", () => {
+    const state = reserve(build({ limit: 3, remaining: 0, windowEndsAt: NOW }), NOW + 1).next;
+    const late = observe(state, headers(3, 0, NOW), 200, NOW + 2);
+    expect(late).toEqual(state);
+    expect(reserve(late, NOW + 3).granted).toBe(false); // still one probe, not a fresh window
   });
 
   it('counts a provisional window against the limit its first answer names, when the limit changed', () => {
     let state = build({ limit: 20, remaining: 0, windowEndsAt: NOW });
-    for (let i = 0; i < 5; i += 1) state = reserve(state, NOW + 1).next; // 5 spent of a guessed 20
+    state = reserve(state, NOW + 1).next; // the probe, of a guessed 20
     const learnt = observe(state, headers(1_000, 999, NOW + 60_000), 200, NOW + 2);
-    expect(learnt).toMatchObject({ limit: 1_000, remaining: 995, provisional: false });
+    expect(learnt).toMatchObject({ limit: 1_000, remaining: 999, provisional: false });
   });
 
   it('keeps the lower count in the same window: ours includes requests still in flight', () => {

@@ -20,9 +20,12 @@ export interface RateBudgetState {
   notBefore: number;
   /**
    * True while the window is one this budget started itself (the last one ended): its tokens are
-   * counted, but its end is only a guess until the first answer of the window names it.
+   * counted, but its end, and how many requests the server already counts in it, are only known
+   * from its first answer. Until then one request at a time goes (a probe, see `probedAt`).
    */
   provisional: boolean;
+  /** When the provisional window's last probe was granted (0: none). */
+  probedAt: number;
 }
 
 export const EMPTY_BUDGET: RateBudgetState = {
@@ -31,13 +34,16 @@ export const EMPTY_BUDGET: RateBudgetState = {
   windowEndsAt: null,
   notBefore: 0,
   provisional: false,
+  probedAt: 0,
 };
 
 export type Reservation =
   { granted: true; next: RateBudgetState } | { granted: false; retryAt: number; next: RateBudgetState };
 
-/** While a provisional window's tokens are spent, ask again this often: its first answer names its end. */
+/** While a provisional window waits for its probe's answer, ask again this often. */
 const PROVISIONAL_POLL_MS = 50;
+/** A probe not answered within this (lost, slow) lets another one go. */
+const PROBE_TIMEOUT_MS = 1_000;
 /**
  * A provisional window's guessed end, for when none of its answers arrive (all lost): the budget
  * then starts another rather than wait for ever. Every DialNexa window seen so far is shorter.
@@ -46,25 +52,39 @@ const PROVISIONAL_WINDOW_MS = 60_000;
 /** Two resets closer than this name the same window (a relative Reset is rounded to seconds). */
 const SAME_WINDOW_MS = 1_500;
 
-/** Takes one token for a request about to be sent, or says when to ask again. */
+/**
+ * Takes one token for a request about to be sent, or says when to ask again.
+ *
+ * A window this budget starts itself (the one it knew ended) begins with a single probe: requests
+ * sent near the end of the last window (by any replica) may reach the server after it reset and be
+ * counted in the new one, which only the server's answer can tell. So the new window's tokens are
+ * spent only once its first answer names its count and its end; the probe costs one round trip per
+ * window, and without it every request in flight at a boundary could be refused.
+ */
 export function reserve(state: RateBudgetState, now: number): Reservation {
   if (state.notBefore > now) return { granted: false, retryAt: state.notBefore, next: state };
   let current = state;
   if (current.limit !== null && (current.windowEndsAt === null || current.windowEndsAt <= now)) {
-    // The window we knew has ended: a new one starts with this request, spent as tokens at once.
+    // The window we knew has ended: a new one starts with this request, its probe.
     current = {
       ...current,
       remaining: current.limit,
       windowEndsAt: now + PROVISIONAL_WINDOW_MS,
       provisional: true,
+      probedAt: 0,
     };
   }
   if (current.remaining === null) return { granted: true, next: current };
+  if (current.provisional) {
+    const nextProbeAt = current.probedAt === 0 ? now : current.probedAt + PROBE_TIMEOUT_MS;
+    if (current.remaining > 0 && nextProbeAt <= now) {
+      return { granted: true, next: { ...current, remaining: current.remaining - 1, probedAt: now } };
+    }
+    const retryAt = Math.min(now + PROVISIONAL_POLL_MS, Math.max(nextProbeAt, now), current.windowEndsAt!);
+    return { granted: false, retryAt, next: current };
+  }
   if (current.remaining > 0) return { granted: true, next: { ...current, remaining: current.remaining - 1 } };
-  const retryAt = current.provisional
-    ? Math.min(now + PROVISIONAL_POLL_MS, current.windowEndsAt!)
-    : current.windowEndsAt!;
-  return { granted: false, retryAt, next: current };
+  return { granted: false, retryAt: current.windowEndsAt!, next: current };
 }
 
 /** Learns from an answer: the server's count wins when it is lower than ours. */
@@ -90,6 +110,11 @@ export function observe(
   const limit = toCount(headers.limit);
   const remaining = toCount(headers.remaining);
   if (limit === undefined || remaining === undefined || resetAt === undefined) return state;
+  if (state.provisional && resetAt <= now) {
+    // a late answer from the window that ended (its request was sent before ours): it says
+    // nothing about the new one, whose probe's answer is still awaited
+    return state;
+  }
   if (state.provisional) {
     // The first answer of the window we started: it names the end, and the tokens spent in it so
     // far count against the limit it names (which may differ from the one the window began with).
@@ -100,6 +125,7 @@ export function observe(
       remaining: Math.max(0, Math.min(remaining, limit - spent)),
       windowEndsAt: resetAt,
       provisional: false,
+      probedAt: 0,
     };
   }
   const known = state.windowEndsAt;
