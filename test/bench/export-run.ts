@@ -278,7 +278,8 @@ function parseLogLine(line: string): { time: number; msg: string } | null {
   }
 }
 
-async function call(
+/** One call of the service's REST API, with the bench's key; a non-2xx answer throws. */
+export async function call(
   baseUrl: string,
   key: string,
   method: string,

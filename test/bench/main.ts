@@ -23,9 +23,14 @@ import type { ExportRun } from './export-run.ts';
 import { fetchFloor, gzipFloor, gzipUploadFloor, s3ClientFor } from './floor.ts';
 import type { S3Settings } from './floor.ts';
 import { describeCheckout, describeMachine, loadAverage, testRunActive } from './proc-stats.ts';
+import { type LatencyRun, measureApiLatency } from './api-latency.ts';
+import { capacityTable, capacityTargets, checkCapacityPlan } from './capacity-check.ts';
+import { type FleetRun, runFleet } from './fleet-run.ts';
 import {
   apiLatencyTable,
   evaluateTargets,
+  fleetTargets,
+  latencyTargets,
   exportPlusVerify,
   label,
   printReport,
@@ -40,6 +45,7 @@ process.chdir(root);
 const QUICK_SIZES = [10_000, 100_000];
 const FULL_SIZES = [10_000, 100_000, 1_000_000];
 const REQUESTER_KEY = 'bench-requester-key-000000000001';
+const REQUESTER_NAME = 'bench';
 /** The simulator's limit, far above anything one export sends: "no rate limit". */
 const NO_RATE_LIMIT = '1000000000/60000';
 /** The seed's transcripts (16 KB to 1 MB every 256th lead) capped at its smallest size. */
@@ -180,7 +186,7 @@ function serviceEnv(): Record<string, string> {
     ARCHIVE_PREFIX: archivePrefix,
     ARCHIVE_LOCK_MODE: 'GOVERNANCE',
     ARCHIVE_RETENTION_DAYS: '1',
-    API_KEYS: JSON.stringify([{ name: 'bench', key: REQUESTER_KEY, roles: ['requester'] }]),
+    API_KEYS: JSON.stringify([{ name: REQUESTER_NAME, key: REQUESTER_KEY, roles: ['requester'] }]),
     MIGRATE_ON_START: 'false',
     LOG_LEVEL: 'info',
     ...(serviceNodeOptions ? { NODE_OPTIONS: serviceNodeOptions } : {}),
@@ -263,15 +269,121 @@ try {
   await simulator.stop();
 }
 
-const targets: Target[] = evaluateTargets(mode, results);
+/**
+ * The shared rate budget and many teardowns at once, against a simulator with DialNexa's kind of
+ * limit (600 requests per key per 10 s window): two replicas exporting big workflows together
+ * (enough requests for several windows), then 50 teardowns of 2,000 leads submitted at once
+ * (full teardowns: export, cancel, settle, final snapshot, delete).
+ */
+const RATE_LIMIT = { count: 600, windowMs: 10_000 };
+const fleets: { rate?: FleetRun; many?: FleetRun } = {};
+if (errors.length === 0) {
+  const limited = await new SimulatorProcess({
+    rateLimit: `${RATE_LIMIT.count}/${RATE_LIMIT.windowMs}`,
+    maxTranscriptLength: MAX_TRANSCRIPT_LENGTH,
+    seed: 2,
+  }).start();
+  const scenarios = [
+    {
+      slot: 'rate' as const,
+      name: 'shared rate budget',
+      replicas: 2,
+      teardowns: mode === 'full' ? 8 : 6,
+      leadsEach: mode === 'full' ? 40_000 : 30_000,
+      dryRun: true,
+    },
+    {
+      slot: 'many' as const,
+      name: '50 at once',
+      replicas: 2,
+      teardowns: 50,
+      leadsEach: 2_000,
+      dryRun: false,
+    },
+  ];
+  try {
+    for (const { slot, ...scenario } of scenarios) {
+      console.log(
+        `\n--- ${scenario.name}: ${scenario.replicas} replicas, ${scenario.teardowns} x ${label(scenario.leadsEach)} leads, limit ${RATE_LIMIT.count} / ${RATE_LIMIT.windowMs / 1000} s ---`,
+      );
+      try {
+        const run = await runFleet({
+          ...scenario,
+          simulator: limited,
+          serviceEnv: { ...serviceEnv(), DIALNEXA_BASE_URL: limited.url, DIALNEXA_API_KEY: limited.apiKey },
+          databaseUrl,
+          requesterKey: REQUESTER_KEY,
+          runId,
+          limit: RATE_LIMIT,
+          timeoutMs: 600_000,
+        });
+        fleets[slot] = run;
+        console.log(
+          `${scenario.name}: ${JSON.stringify(run.statuses)} in ${run.seconds} s, ${run.requests.total} requests ` +
+            `(${run.requests.limited} answered 429), ${run.requests.perSecond} req/s of ${run.requests.limitPerSecond}`,
+        );
+      } catch (error) {
+        const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        console.error(`bench: ${scenario.name} failed: ${message}`);
+        errors.push({ leads: scenario.leadsEach, message: `${scenario.name}: ${message}` });
+      }
+    }
+  } finally {
+    await limited.stop();
+  }
+}
+
+/** The REST API under load, last: its POSTs leave queued teardowns behind in the bench's database. */
+let latency: LatencyRun | undefined;
+if (errors.length === 0) {
+  console.log('\n--- API latency ---');
+  const unlimited = await new SimulatorProcess({
+    rateLimit: NO_RATE_LIMIT,
+    maxTranscriptLength: MAX_TRANSCRIPT_LENGTH,
+    seed: 3,
+  }).start();
+  try {
+    latency = await measureApiLatency({
+      simulator: unlimited,
+      serviceEnv: { ...serviceEnv(), DIALNEXA_BASE_URL: unlimited.url, DIALNEXA_API_KEY: unlimited.apiKey },
+      databaseUrl,
+      requesterKey: REQUESTER_KEY,
+      requesterName: REQUESTER_NAME,
+      runId,
+      onRecord: 10_000,
+      exportLeads: mode === 'full' ? 400_000 : 200_000,
+      durationS: mode === 'full' ? 10 : 5,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    console.error(`bench: the API latency measurement failed: ${message}`);
+    errors.push({ leads: 0, message: `API latency: ${message}` });
+  } finally {
+    await unlimited.stop();
+  }
+}
+
+/** docs/capacity.md's claims against the model of the queue and the shared rate budget. */
+const capacity = checkCapacityPlan(mode === 'full' ? 7 : 2);
+
+const targets: Target[] = [
+  ...evaluateTargets(mode, results),
+  ...capacityTargets(capacity),
+  ...fleetTargets(fleets.rate, fleets.many),
+  ...latencyTargets(latency),
+];
 for (const failed of errors) {
   targets.unshift({
-    name: `bench ran to the end (${label(failed.leads)})`,
+    name: `bench ran to the end (${failed.leads > 0 ? label(failed.leads) : 'API latency'})`,
     status: 'FAIL',
     detail: failed.message.split('\n')[0]!,
   });
 }
-const pending = [rateBudgetTable(), apiLatencyTable()];
+const pending = [
+  rateBudgetTable([fleets.rate, fleets.many].filter((f) => f !== undefined)),
+  apiLatencyTable(latency),
+  capacityTable(capacity),
+];
 printReport(mode, results, targets, pending);
 
 const durationS = round((Date.now() - startedAt.getTime()) / 1000, 1);
@@ -315,6 +427,9 @@ writeFileSync(
         cpu: 'utime + stime of the service process from the POST to the end of the teardown',
       },
       sizes: results,
+      fleets,
+      latency,
+      capacity,
       errors,
       targets,
       pending,
