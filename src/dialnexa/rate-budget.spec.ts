@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { EMPTY_BUDGET, observe, type RateBudgetState, reserve } from './rate-budget.js';
+import {
+  changes,
+  EMPTY_BUDGET,
+  observe,
+  type RateBudgetState,
+  reserve,
+  reserveBatch,
+} from './rate-budget.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -69,6 +76,55 @@ describe('rate budget', () => {
     state = reserve(state, NOW + 1).next; // the probe, of a guessed 20
     const learnt = observe(state, headers(1_000, 999, NOW + 60_000), 200, NOW + 2);
     expect(learnt).toMatchObject({ limit: 1_000, remaining: 999, provisional: false });
+  });
+
+  it('takes tokens in batches of at most a twentieth of what is left, one at a time near the end', () => {
+    const windowEndsAt = NOW + 10_000;
+    const plenty = reserveBatch(build({ limit: 600, remaining: 600, windowEndsAt }), NOW, 8);
+    expect(plenty).toMatchObject({
+      granted: true,
+      count: 8,
+      validUntil: windowEndsAt,
+      next: { remaining: 592 },
+    });
+    const some = reserveBatch(build({ limit: 600, remaining: 100, windowEndsAt }), NOW, 8);
+    expect(some).toMatchObject({ granted: true, count: 5, next: { remaining: 95 } });
+    const few = reserveBatch(build({ limit: 600, remaining: 19, windowEndsAt }), NOW, 8);
+    expect(few).toMatchObject({ granted: true, count: 1, next: { remaining: 18 } });
+    const probe = reserveBatch(build({ limit: 600, remaining: 0, windowEndsAt: NOW }), NOW + 1, 8);
+    expect(probe).toMatchObject({ granted: true, count: 1, next: { provisional: true } });
+  });
+
+  it('never grants more tokens than the window holds, whatever the batches', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2_000 }),
+        fc.array(fc.integer({ min: 1, max: 16 }), { maxLength: 300 }),
+        (limit, batches) => {
+          let state = build({ limit, remaining: limit, windowEndsAt: NOW + 10_000 });
+          let granted = 0;
+          for (const max of batches) {
+            const r = reserveBatch(state, NOW, max);
+            if (r.granted) granted += r.count;
+            state = r.next;
+          }
+          expect(granted).toBeLessThanOrEqual(limit);
+          expect(granted + (state.remaining ?? 0)).toBe(limit);
+        },
+      ),
+    );
+  });
+
+  it('knows which answers cannot change the shared state (their write is skipped)', () => {
+    const windowEndsAt = Math.ceil((NOW + 5_000) / 1000) * 1000;
+    const known = build({ limit: 600, remaining: 300, windowEndsAt });
+    expect(changes(known, headers(600, 320, NOW + 5_000), 200, NOW)).toBe(false); // ours is lower
+    expect(changes(known, headers(600, 250, NOW + 5_000), 200, NOW)).toBe(true); // the server's is
+    expect(changes(known, headers(900, 320, NOW + 5_000), 200, NOW)).toBe(true); // another limit
+    expect(changes(known, headers(600, 599, NOW + 15_000), 200, NOW)).toBe(true); // another window
+    expect(changes(known, { retryAfter: '1' }, 429, NOW)).toBe(true);
+    expect(changes({ ...known, provisional: true }, headers(600, 320, NOW + 5_000), 200, NOW)).toBe(true);
+    expect(changes(known, headers(600, 320, NOW + 5_000), 200, windowEndsAt)).toBe(true); // it ended
   });
 
   it('keeps the lower count in the same window: ours includes requests still in flight', () => {

@@ -38,7 +38,21 @@ export const EMPTY_BUDGET: RateBudgetState = {
 };
 
 export type Reservation =
-  { granted: true; next: RateBudgetState } | { granted: false; retryAt: number; next: RateBudgetState };
+  | {
+      granted: true;
+      /** Tokens taken: 1, or more from `reserveBatch` while the window has plenty left. */
+      count: number;
+      /** The tokens may be spent until then (the window's end); unspent ones lapse. */
+      validUntil: number;
+      next: RateBudgetState;
+    }
+  | { granted: false; retryAt: number; next: RateBudgetState };
+
+/**
+ * A batch takes at most this share of what is left in the window, so replicas sharing a key
+ * never starve each other, and what lapses unspent at the window's end stays small.
+ */
+const BATCH_SHARE = 1 / 20;
 
 /** While a provisional window waits for its probe's answer, ask again this often. */
 const PROVISIONAL_POLL_MS = 50;
@@ -62,6 +76,15 @@ const SAME_WINDOW_MS = 1_500;
  * window, and without it every request in flight at a boundary could be refused.
  */
 export function reserve(state: RateBudgetState, now: number): Reservation {
+  return reserveBatch(state, now, 1);
+}
+
+/**
+ * Takes up to `max` tokens at once (one round trip to the shared budget for several requests),
+ * but never more than 1/20 of what is left in the window: near its end, or with a small limit,
+ * one at a time. A window's probe is always a single token.
+ */
+export function reserveBatch(state: RateBudgetState, now: number, max: number): Reservation {
   if (state.notBefore > now) return { granted: false, retryAt: state.notBefore, next: state };
   let current = state;
   if (current.limit !== null && (current.windowEndsAt === null || current.windowEndsAt <= now)) {
@@ -74,17 +97,54 @@ export function reserve(state: RateBudgetState, now: number): Reservation {
       probedAt: 0,
     };
   }
-  if (current.remaining === null) return { granted: true, next: current };
+  if (current.remaining === null) {
+    // nothing known yet: this request goes, and its answer says what the window holds
+    return { granted: true, count: 1, validUntil: now, next: current };
+  }
   if (current.provisional) {
     const nextProbeAt = current.probedAt === 0 ? now : current.probedAt + PROBE_TIMEOUT_MS;
     if (current.remaining > 0 && nextProbeAt <= now) {
-      return { granted: true, next: { ...current, remaining: current.remaining - 1, probedAt: now } };
+      return {
+        granted: true,
+        count: 1,
+        validUntil: current.windowEndsAt!,
+        next: { ...current, remaining: current.remaining - 1, probedAt: now },
+      };
     }
     const retryAt = Math.min(now + PROVISIONAL_POLL_MS, Math.max(nextProbeAt, now), current.windowEndsAt!);
     return { granted: false, retryAt, next: current };
   }
-  if (current.remaining > 0) return { granted: true, next: { ...current, remaining: current.remaining - 1 } };
+  if (current.remaining > 0) {
+    const count = Math.max(1, Math.min(max, Math.floor(current.remaining * BATCH_SHARE)));
+    return {
+      granted: true,
+      count,
+      validUntil: current.windowEndsAt!,
+      next: { ...current, remaining: current.remaining - count },
+    };
+  }
   return { granted: false, retryAt: current.windowEndsAt!, next: current };
+}
+
+/**
+ * Whether an answer can change the shared state `known` (read in the same window): a 429, a new
+ * window, another limit, or a count lower than the budget's. Most answers cannot (the budget
+ * counts requests still in flight, so its count is the lower one), and their write is skipped.
+ */
+export function changes(
+  known: RateBudgetState,
+  headers: RateLimitHeaders,
+  status: number,
+  now: number,
+): boolean {
+  if (status === 429 || known.provisional || known.windowEndsAt === null || known.remaining === null)
+    return true;
+  const resetAt = parseResetAt(headers.reset, now);
+  const limit = toCount(headers.limit);
+  const remaining = toCount(headers.remaining);
+  if (resetAt === undefined || limit === undefined || remaining === undefined) return false; // observe ignores it
+  if (known.windowEndsAt <= now || Math.abs(resetAt - known.windowEndsAt) >= SAME_WINDOW_MS) return true;
+  return limit !== known.limit || remaining < known.remaining;
 }
 
 /** Learns from an answer: the server's count wins when it is lower than ours. */

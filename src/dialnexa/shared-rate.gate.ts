@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DomainError } from '../common/domain-error.js';
-import { observe, reserve } from './rate-budget.js';
+import { changes, observe, type RateBudgetState, type Reservation, reserveBatch } from './rate-budget.js';
 import type { RateBudgetRepository } from './rate-budget.repository.js';
 import {
   type Clock,
@@ -11,6 +11,12 @@ import {
   realSleep,
   type Sleep,
 } from './rate-limit.gate.js';
+
+/**
+ * Most tokens one round trip to the shared budget takes (fewer near a window's end: see
+ * reserveBatch): an export's pages cost one PostgreSQL transaction per batch, not one each.
+ */
+const MAX_BATCH = 8;
 
 export interface SharedRateGateOptions {
   /** The longest one acquire may wait before failing retryably (`maxRateLimitWaitMs`). */
@@ -36,6 +42,11 @@ export class SharedRateGate implements RateGate {
   private readonly local: InProcessRateGate;
   /** Answers are written to the budget in the order they came. */
   private observed: Promise<void> = Promise.resolve();
+  /** Tokens taken from the shared budget in a batch and not spent yet, valid until `tokensUntil`. */
+  private tokens = 0;
+  private tokensUntil = 0;
+  /** The shared state as this process last read or wrote it: answers that cannot change it are not written. */
+  private known: RateBudgetState | null = null;
 
   constructor(
     private readonly budgets: RateBudgetRepository,
@@ -61,12 +72,16 @@ export class SharedRateGate implements RateGate {
     await this.local.acquire(signal);
     for (;;) {
       if (signal?.aborted) throw signal.reason;
-      let retryAt: number | null;
+      if (this.tokens > 0 && this.clock() < this.tokensUntil) {
+        this.tokens -= 1;
+        return;
+      }
+      let reservation: Reservation;
       try {
         const now = this.clock();
-        retryAt = await this.budgets.apply(this.key, (state) => {
-          const reservation = reserve(state, now);
-          return { next: reservation.next, result: reservation.granted ? null : reservation.retryAt };
+        reservation = await this.budgets.apply(this.key, (state) => {
+          const taken = reserveBatch(state, now, MAX_BATCH);
+          return { next: taken.next, result: taken };
         });
       } catch (error) {
         this.logger.warn(
@@ -74,7 +89,14 @@ export class SharedRateGate implements RateGate {
         );
         return this.local.acquire(signal);
       }
-      if (retryAt === null) return;
+      this.known = reservation.next;
+      if (reservation.granted) {
+        // one for this request, the rest for the next ones
+        this.tokens = reservation.count - 1;
+        this.tokensUntil = reservation.validUntil;
+        return;
+      }
+      const retryAt = reservation.retryAt;
       const waitMs = retryAt - this.clock();
       if (waitMs > this.options.maxWaitMs) {
         throw new DomainError(
@@ -90,13 +112,18 @@ export class SharedRateGate implements RateGate {
   observe(headers: RateLimitHeaders, status: number): void {
     this.local.observe(headers, status);
     const now = this.clock();
+    if (status === 429) this.tokens = 0; // the window is spent, whatever this process holds
+    if (this.known && !changes(this.known, headers, status, now)) return;
     this.observed = this.observed
       .then(() =>
-        this.budgets.apply(this.key, (state) => ({
-          next: observe(state, headers, status, now),
-          result: undefined,
-        })),
+        this.budgets.apply(this.key, (state) => {
+          const next = observe(state, headers, status, now);
+          return { next, result: next };
+        }),
       )
+      .then((state) => {
+        this.known = state;
+      })
       .catch((error: unknown) => {
         this.logger.warn(
           `could not record DialNexa's rate-limit answer in the shared budget: ${String(error)}`,

@@ -104,7 +104,7 @@ export async function runFleet(settings: FleetSettings): Promise<FleetRun> {
             reason: `bench: ${settings.name}, ${i + 1} of ${settings.teardowns}`,
             dryRun: settings.dryRun,
           },
-          idempotencyKey: `bench-${settings.runId}-${settings.name}-${i}`,
+          idempotencyKey: `bench-${settings.runId}-${settings.name.replace(/\W+/g, '-')}-${i}`,
         }),
       ),
     );

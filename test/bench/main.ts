@@ -52,12 +52,12 @@ const NO_RATE_LIMIT = '1000000000/60000';
 const MAX_TRANSCRIPT_LENGTH = 16_384;
 /**
  * What the service writes with, mirrored here (the bench imports nothing from src/):
- * `createGzip()` in src/archive/archive.service.ts (zlib's default level, 6), the default
+ * `createGzip({ level: GZIP_LEVEL })` in src/archive/archive.service.ts (3), the default
  * ARCHIVE_PART_SIZE_MB (8) and PARTS_IN_FLIGHT in src/archive/archive-store.client.ts (2). The
  * floor's gzip output is compared with the archive's size below, which shows a changed level.
  */
 const FLOOR_SETTINGS = {
-  gzipLevel: 6, // what zlib's Z_DEFAULT_COMPRESSION means
+  gzipLevel: 3, // GZIP_LEVEL in src/archive/archive.service.ts
   partSizeBytes: 8 * 2 ** 20,
   partsInFlight: 2,
 };
