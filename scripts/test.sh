@@ -70,6 +70,7 @@ fi
 PHASES=() # "name|status|seconds"
 FAILED=0
 LAST_STATUS=
+CURRENT_PHASE='' # "name|start", while a phase runs: a signal ends it as "stopped"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -111,11 +112,13 @@ run_phase() {
   shift 2
   banner "$name"
   start=$(now)
+  CURRENT_PHASE="$name|$start"
   if [ "$kind" = check ]; then
     run_child "$@" || rc=$?
   else
     "$@" 8>&- 9>&- || rc=$?
   fi
+  CURRENT_PHASE=''
   if [ $rc = 0 ]; then LAST_STATUS=ok; else LAST_STATUS=FAILED; fi
   PHASES+=("$name|$LAST_STATUS|$(elapsed "$start")")
   [ $rc = 0 ] && return 0
@@ -134,6 +137,10 @@ CEPH_DIR=''
 cleanup() {
   local rc=$?
   stop_child
+  if [ -n "$CURRENT_PHASE" ]; then
+    PHASES+=("${CURRENT_PHASE%%|*}|stopped|$(elapsed "${CURRENT_PHASE#*|}")")
+    FAILED=1
+  fi
   if [ -n "$CEPH_DIR" ]; then
     bash scripts/s3-local.sh down "$CEPH_DIR" 8>&- 9>&- || true
     rm -rf "$CEPH_DIR"
