@@ -37,7 +37,8 @@ die() {
 # The administrator's connection, for set-up only (roles, databases).
 psql_admin() {
   if [ "$(id -u)" = 0 ] && [ -S "$SOCKET_DIR/.s.PGSQL.$PGPORT" ] && id postgres >/dev/null 2>&1; then
-    runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h "$SOCKET_DIR" -p "$PGPORT" -d postgres "$@"
+    PGOPTIONS="-c client_min_messages=warning" \
+      runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h "$SOCKET_DIR" -p "$PGPORT" -d postgres "$@"
   else
     PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -U "$ADMIN_USER" -d postgres "$@"
   fi
@@ -102,6 +103,8 @@ ensure_running() {
 # login changes).
 ensure_role() {
   local err
+  err=$(psql_admin -c 'select 1' 2>&1 >/dev/null) ||
+    die "cannot connect as an administrator ($err): run as root (the postgres OS user over the local socket), or give PGADMIN_USER and its PGPASSWORD (or ~/.pgpass) for a role that may create roles and databases"
   if [ ! -s "$PASSWORD_FILE" ]; then
     mkdir -p "$(dirname "$PASSWORD_FILE")"
     (umask 077 && od -An -N20 -tx1 /dev/urandom | tr -d ' \n' >"$PASSWORD_FILE")
