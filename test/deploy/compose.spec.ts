@@ -74,6 +74,13 @@ describe('docker-compose.yml', () => {
       });
   });
 
+  it("runs the simulator on the Dockerfile's Node image", () => {
+    const dockerfile = readFileSync(new URL('Dockerfile', root), 'utf8');
+    const nodeImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
+    expect(nodeImage).toBeDefined();
+    expect(services.simulator?.image).toBe(nodeImage);
+  });
+
   it('publishes ports on 127.0.0.1 only', () => {
     const published = Object.entries(services).flatMap(([name, s]) =>
       (s.ports ?? []).map((p) => ({ name, port: p })),
