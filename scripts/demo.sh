@@ -112,7 +112,7 @@ cleanup() {
   if [ "${KEEP_RUNNING:-0}" = 1 ]; then
     echo
     echo "demo: KEEP_RUNNING=1: still running (service log: $SERVICE_LOG)"
-    [ -n "${SERVICE_URL:-}" ] && echo "  service   $SERVICE_URL  (docs: $SERVICE_URL/docs; keys: requester $REQUESTER_KEY, auditor $AUDITOR_KEY)"
+    [ -n "${SERVICE_URL:-}" ] && echo "  service   $SERVICE_URL  (docs: $SERVICE_URL/docs; API keys: REQUESTER_KEY, AUDITOR_KEY in scripts/demo.sh)"
     [ -n "${SIM_URL:-}" ] && echo "  simulator $SIM_URL  (workflow $WORKFLOW_ID)"
     echo "  stop with: bash scripts/demo.sh stop"
   else
