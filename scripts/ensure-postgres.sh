@@ -106,15 +106,24 @@ ensure_role() {
   err=$(psql_admin -c 'select 1' 2>&1 >/dev/null) ||
     die "cannot connect as an administrator ($err): run as root (the postgres OS user over the local socket), or give PGADMIN_USER and its PGPASSWORD (or ~/.pgpass) for a role that may create roles and databases"
   if [ ! -s "$PASSWORD_FILE" ]; then
+    # Made aside and linked into place: of two runs starting at once, one password wins.
+    local made
     mkdir -p "$(dirname "$PASSWORD_FILE")"
-    (umask 077 && od -An -N20 -tx1 /dev/urandom | tr -d ' \n' >"$PASSWORD_FILE")
+    made=$(umask 077 && mktemp "$PASSWORD_FILE.XXXXXX")
+    od -An -N20 -tx1 /dev/urandom | tr -d ' \n' >"$made"
+    ln "$made" "$PASSWORD_FILE" 2>/dev/null || true
+    rm -f "$made"
   fi
   chmod 600 "$PASSWORD_FILE"
   if [ -z "$(psql_admin -At -c "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'")" ]; then
     log "creating role $ROLE (LOGIN; password in $PASSWORD_FILE)"
-    # On stdin, never on a command line where `ps` would show it; the password is hex.
+    # On stdin, never on a command line where `ps` would show it; the password is hex. A run
+    # creating the role at the same moment is no error.
     psql_admin >/dev/null <<SQL
-CREATE ROLE "$ROLE" LOGIN PASSWORD '$(cat "$PASSWORD_FILE")';
+DO \$\$ BEGIN
+  CREATE ROLE "$ROLE" LOGIN PASSWORD '$(cat "$PASSWORD_FILE")';
+EXCEPTION WHEN duplicate_object THEN NULL;
+END \$\$;
 SQL
   fi
   err=$(psql_role -d postgres -c 'select 1' 2>&1 >/dev/null) && return 0
