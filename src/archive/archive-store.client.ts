@@ -108,6 +108,8 @@ export interface BucketCheck {
 export class ArchiveStoreClient implements OnApplicationShutdown {
   private readonly logger = new Logger(ArchiveStoreClient.name);
   private readonly s3: S3Client;
+  /** Signs download URLs for S3_PUBLIC_ENDPOINT; the same client as `s3` when it is unset. */
+  private readonly presigner: S3Client;
   readonly bucket: string;
   /** The part buffers of every upload this process runs at once: ARCHIVE_UPLOAD_BUFFER_MB. */
   readonly partBuffers: PartBufferPool;
@@ -137,11 +139,27 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
         throwOnRequestTimeout: true, // without it, this SDK only logs a warning and keeps waiting
       },
     });
+    // A presigned URL names the host it was signed for (SigV4 signs the Host header), so URLs for
+    // callers who reach the store elsewhere are signed by a client of that endpoint. It only
+    // signs: it never sends a request.
+    this.presigner =
+      s3.publicEndpoint === undefined || s3.publicEndpoint === s3.endpoint
+        ? this.s3
+        : new S3Client({
+            region: s3.region,
+            endpoint: s3.publicEndpoint,
+            forcePathStyle: s3.forcePathStyle,
+            credentials:
+              s3.accessKeyId && s3.secretAccessKey
+                ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+                : undefined,
+          });
   }
 
   /** After the workers stopped (beforeApplicationShutdown): a running step may still need S3. */
   onApplicationShutdown(): void {
     this.s3.destroy();
+    if (this.presigner !== this.s3) this.presigner.destroy();
   }
 
   /**
@@ -423,7 +441,7 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
 
   async presign(object: StoredObject, expiresInSeconds: number): Promise<string> {
     return getSignedUrl(
-      this.s3,
+      this.presigner,
       new GetObjectCommand({
         Bucket: this.bucket,
         Key: object.key,

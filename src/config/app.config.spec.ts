@@ -29,6 +29,16 @@ describe('loadConfig', () => {
     });
   });
 
+  it('takes a public S3 endpoint for presigned URLs, and refuses one that is not a URL', () => {
+    expect(loadConfig({ ...valid, S3_PUBLIC_ENDPOINT: 'http://127.0.0.1:8333' }).s3.publicEndpoint).toBe(
+      'http://127.0.0.1:8333',
+    );
+    expect(loadConfig(valid).s3.publicEndpoint).toBeUndefined();
+    expect(() => loadConfig({ ...valid, S3_PUBLIC_ENDPOINT: 'seaweedfs:8333' })).toThrow(
+      /S3_PUBLIC_ENDPOINT/,
+    );
+  });
+
   it('names every bad variable at once', () => {
     let error: unknown;
     try {

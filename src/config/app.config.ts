@@ -40,6 +40,11 @@ export interface DialnexaConfig {
 export interface S3Config {
   bucket: string;
   endpoint: string | undefined;
+  /**
+   * The endpoint presigned download URLs name, when callers reach the store at another address
+   * than the service does (a container network's name is not the host's): S3_PUBLIC_ENDPOINT.
+   */
+  publicEndpoint?: string | undefined;
   region: string;
   forcePathStyle: boolean;
   accessKeyId: string | undefined;
@@ -234,6 +239,7 @@ const schema = z.object({
   DIALNEXA_PAGE_CONCURRENCY: int(4, 1, 16),
   S3_BUCKET: required,
   S3_ENDPOINT: url('an http(s) URL').optional(),
+  S3_PUBLIC_ENDPOINT: url('an http(s) URL').optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_FORCE_PATH_STYLE: bool(false),
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
@@ -268,6 +274,9 @@ const schema = z.object({
     .regex(/^([A-Za-z0-9_.-]+\/)+$/, 'must be path segments ending in /')
     .optional(),
 });
+
+/** Every environment variable the service reads, with its validation: the README's table is made from it. */
+export const ENV_SCHEMA = schema;
 
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   // an empty variable is treated as unset, as shells and compose files often leave them
@@ -312,6 +321,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     s3: {
       bucket: e.S3_BUCKET,
       endpoint: e.S3_ENDPOINT,
+      publicEndpoint: e.S3_PUBLIC_ENDPOINT,
       region: e.S3_REGION,
       forcePathStyle: e.S3_FORCE_PATH_STYLE,
       accessKeyId: e.AWS_ACCESS_KEY_ID,

@@ -11,6 +11,12 @@ import { APP_CONFIG } from '../config/config.module.js';
  */
 export const TEARDOWN_QUEUE = 'teardown';
 
+/**
+ * How long a shutdown waits for the handlers in progress. A container's stop timeout must be
+ * longer (Dockerfile, docker-compose.yml; checked by test/deploy/compose.spec.ts).
+ */
+export const QUEUE_DRAIN_TIMEOUT_MS = 30_000;
+
 export interface TeardownJob {
   teardownId: string;
 }
@@ -94,11 +100,11 @@ export class JobQueueService implements OnApplicationShutdown {
     await this.started();
   }
 
-  /** Stops taking jobs and waits (up to 30 s) for the handlers in progress to return. */
+  /** Stops taking jobs and waits (up to QUEUE_DRAIN_TIMEOUT_MS) for the handlers in progress to return. */
   async stop(): Promise<void> {
     const boss = this.boss;
     this.boss = null;
-    await boss?.stop({ graceful: true, timeout: 30_000, close: true });
+    await boss?.stop({ graceful: true, timeout: QUEUE_DRAIN_TIMEOUT_MS, close: true });
   }
 
   async onApplicationShutdown(): Promise<void> {
