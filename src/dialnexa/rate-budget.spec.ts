@@ -127,6 +127,14 @@ describe('rate budget', () => {
     expect(changes(known, headers(600, 320, NOW + 5_000), 200, windowEndsAt)).toBe(true); // it ended
   });
 
+  it('takes the requests still in flight off the first answer ever', () => {
+    let state = build();
+    for (let i = 0; i < 8; i += 1) state = reserve(state, NOW).next; // eight sent before any answer
+    // the first answer counted only its own request: 19 of 20 left, as the server saw it
+    const learnt = observe(state, headers(20, 19, NOW + 2_000), 200, NOW + 5);
+    expect(learnt).toMatchObject({ limit: 20, remaining: 12, spentUnknown: 0 });
+  });
+
   it('keeps the lower count in the same window: ours includes requests still in flight', () => {
     const state = build({ limit: 10, remaining: 4, windowEndsAt: Math.ceil((NOW + 5000) / 1000) * 1000 });
     expect(observe(state, headers(10, 7, NOW + 5000), 200, NOW).remaining).toBe(4);

@@ -26,6 +26,11 @@ export interface RateBudgetState {
   provisional: boolean;
   /** When the provisional window's last probe was granted (0: none). */
   probedAt: number;
+  /**
+   * Requests let through while nothing was known (before any answer named the window): the first
+   * answer's count does not include those still in flight, so they are taken off it.
+   */
+  spentUnknown: number;
 }
 
 export const EMPTY_BUDGET: RateBudgetState = {
@@ -35,6 +40,7 @@ export const EMPTY_BUDGET: RateBudgetState = {
   notBefore: 0,
   provisional: false,
   probedAt: 0,
+  spentUnknown: 0,
 };
 
 export type Reservation =
@@ -99,7 +105,12 @@ export function reserveBatch(state: RateBudgetState, now: number, max: number): 
   }
   if (current.remaining === null) {
     // nothing known yet: this request goes, and its answer says what the window holds
-    return { granted: true, count: 1, validUntil: now, next: current };
+    return {
+      granted: true,
+      count: 1,
+      validUntil: now,
+      next: { ...current, spentUnknown: current.spentUnknown + 1 },
+    };
   }
   if (current.provisional) {
     const nextProbeAt = current.probedAt === 0 ? now : current.probedAt + PROBE_TIMEOUT_MS;
@@ -194,6 +205,17 @@ export function observe(
     return { ...state, limit, remaining: Math.min(state.remaining ?? remaining, remaining) };
   }
   if (known !== null && known > now && resetAt < known) return { ...state, limit }; // a late answer
+  if (state.remaining === null) {
+    // the first answer ever: the requests let through before it that it does not count yet
+    const unanswered = Math.max(0, state.spentUnknown - 1);
+    return {
+      ...state,
+      limit,
+      remaining: Math.max(0, Math.min(remaining, limit - state.spentUnknown, remaining - unanswered)),
+      windowEndsAt: resetAt,
+      spentUnknown: 0,
+    };
+  }
   return { ...state, limit, remaining, windowEndsAt: resetAt };
 }
 

@@ -3,8 +3,7 @@
  * same API key and their own SharedRateGate (as two replicas have), fetching pages at once against
  * the simulator's per-key window. How fully they use the window is a figure for `npm run bench`;
  * here, what must always hold: the window is never overrun by more than the requests in flight
- * when it was learnt, so each replica meets at most one 429 per window, and nothing is sent
- * before a 429's Retry-After.
+ * when it turned, and nothing is sent once a 429 is known before its Retry-After.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PrismaService } from '../../src/db/prisma.service.js';
@@ -15,6 +14,10 @@ import { DEFAULT_API_KEY, DialnexaSimulator } from '../simulator/dialnexa-simula
 import { buildConfig, closeDatabase, SUITE_LOCK_TIMEOUT_MS, SuiteLock } from '../support/int-env.js';
 
 const LIMIT = 20;
+/** DIALNEXA_PAGE_CONCURRENCY's default: lead pages each replica has in flight. */
+const PAGES_IN_FLIGHT = 4;
+/** How long a 429's answer may take to reach the other replica through PostgreSQL. */
+const KNOWN_AFTER_MS = 500;
 const WINDOW_MS = 2_000;
 
 describe(SharedRateGate.name, () => {
@@ -80,14 +83,25 @@ describe(SharedRateGate.name, () => {
     const limited = requests.filter((r) => r.status === 429);
     const windows = Math.ceil((seconds * 1000) / WINDOW_MS) + 1;
     expect(fetched).toEqual([60, 60]);
-    // two replicas, each at most one 429 per window
-    expect(limited.length).toBeLessThanOrEqual(2 * windows);
-    // after each 429, nothing else before its Retry-After (1 s at least here)
+    // Per window, each replica meets at most the 429s of the pages it had in flight when the
+    // window turned (DIALNEXA_PAGE_CONCURRENCY, 4): their tokens were taken from the window the
+    // budget knew, the server counted them in the next one. At a limit as small as this one's
+    // (20 for 8 pages in flight) that happens; at DialNexa's (the bench: 600 per 10 s) it is rare.
+    const byWindow = new Map<number, number>();
     for (const refused of limited) {
-      const tooSoon = requests.filter(
-        (r) => r.at > refused.at && r.at < refused.at + 900 && r.status === 429,
+      const window = Math.floor((refused.at - started) / WINDOW_MS);
+      byWindow.set(window, (byWindow.get(window) ?? 0) + 1);
+    }
+    expect(Math.max(0, ...byWindow.values())).toBeLessThanOrEqual(2 * PAGES_IN_FLIGHT);
+    expect(limited.length).toBeLessThanOrEqual(2 * windows);
+    // after a 429 is answered, nothing is sent before its Retry-After (1 s at least here): what
+    // arrives later was granted before the 429 was known (in flight, or the other replica's token
+    // taken before the 429 reached the shared budget)
+    for (const refused of limited) {
+      const sentAfter = requests.filter(
+        (r) => r.at > refused.doneAt + KNOWN_AFTER_MS && r.at < refused.at + 1_000,
       );
-      expect(tooSoon.length).toBeLessThanOrEqual(1); // the other replica's request already in flight
+      expect(sentAfter).toEqual([]);
     }
     console.log(
       `two replicas: ${requests.length} requests in ${seconds.toFixed(1)} s (limit ${LIMIT} per ${WINDOW_MS / 1000} s), ${limited.length} answered 429`,
