@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { type HttpMetrics, METRICS } from './metrics.port.js';
 
@@ -10,9 +11,11 @@ export const UNMATCHED_ROUTE = '(unmatched)';
  * Express sets `req.route` when a route handles the request. Raw paths never become labels, so a
  * caller sending random paths cannot grow the metrics without bound.
  */
-export function routeOf(request: Request): string {
-  const route = (request as Request & { route?: { path?: unknown } }).route;
-  return typeof route?.path === 'string' ? route.path : UNMATCHED_ROUTE;
+export function routeOf(request: IncomingMessage): string {
+  const route: unknown = (request as IncomingMessage & { route?: unknown }).route;
+  const path: unknown =
+    typeof route === 'object' && route !== null && 'path' in route ? route.path : undefined;
+  return typeof path === 'string' ? path : UNMATCHED_ROUTE;
 }
 
 /**

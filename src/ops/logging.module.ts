@@ -1,10 +1,4 @@
-import {
-  type DynamicModule,
-  Inject,
-  Injectable,
-  Module,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { RequestHandler } from 'express';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
@@ -56,7 +50,7 @@ export class LoggingModule {
         { provide: ROOT_LOGGER, useValue: logger },
         {
           provide: ACCESS_LOG,
-          useFactory: (): RequestHandler => pinoHttp(accessLogOptions(logger)) as unknown as RequestHandler,
+          useFactory: (): RequestHandler => pinoHttp(accessLogOptions(logger)),
         },
         { provide: LOG_CONTEXT, useClass: PinoLogContext },
         LogFlusher,

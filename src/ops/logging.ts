@@ -54,7 +54,7 @@ type AccessRequest = IncomingMessage & { caller?: { name?: unknown }; originalUr
 export function accessLogOptions(logger: Logger): HttpLoggerOptions {
   const fields = (request: AccessRequest, response: ServerResponse) => ({
     method: request.method,
-    route: routeOf(request as never),
+    route: routeOf(request),
     path: (request.originalUrl ?? request.url ?? '').split('?')[0],
     status: response.statusCode,
   });
@@ -68,18 +68,16 @@ export function accessLogOptions(logger: Logger): HttpLoggerOptions {
       const caller = request.caller?.name;
       return typeof caller === 'string' ? { caller } : {};
     },
-    customLogLevel: (_request, response, error) =>
-      error || response.statusCode >= 500 ? 'error' : 'info',
+    customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'error' : 'info'),
     customSuccessMessage: (request, response) =>
-      `${request.method} ${routeOf(request as never)} ${response.statusCode}`,
-    customErrorMessage: (request, response) =>
-      `${request.method} ${routeOf(request as never)} ${response.statusCode}`,
+      `${request.method} ${routeOf(request)} ${response.statusCode}`,
+    customErrorMessage: (request, response) => `${request.method} ${routeOf(request)} ${response.statusCode}`,
     customSuccessObject: (request, response, value: Record<string, unknown>) => ({
-      ...fields(request as AccessRequest, response),
+      ...fields(request, response),
       durationMs: value['durationMs'],
     }),
     customErrorObject: (request, response, _error, value: Record<string, unknown>) => ({
-      ...fields(request as AccessRequest, response),
+      ...fields(request, response),
       durationMs: value['durationMs'],
     }),
   };

@@ -222,7 +222,9 @@ export class PrometheusMetricsService implements Metrics {
     } catch (error) {
       // a scrape still answers: the gauges of this source keep their last values, and the failure counts
       this.scrapeErrors.inc({ source: name });
-      this.logger.warn(`metrics source ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `metrics source ${name} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     } finally {
       clearTimeout(timer);
     }
