@@ -22,6 +22,7 @@ import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { truncate } from '../common/text.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
+import { METRICS, type ReadinessMetrics } from './metrics.port.js';
 import { HealthRepository } from './health.repository.js';
 import { ShutdownState } from './shutdown.state.js';
 
@@ -63,6 +64,7 @@ export class HealthController {
     private readonly store: ArchiveStoreClient,
     private readonly dialnexa: DialnexaClient,
     private readonly shutdown: ShutdownState,
+    @Inject(METRICS) private readonly metrics: ReadinessMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -79,6 +81,7 @@ export class HealthController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<ReadinessAnswer> {
     if (this.shutdown.shuttingDown) {
+      this.metrics.readinessChecked('shutdown', false);
       response.status(503);
       return { status: 'not_ready', checks: { shutdown: { ok: false } } };
     }
@@ -108,6 +111,7 @@ export class HealthController {
       checks[name as CheckName] = answer;
     }
     if (result.status === 'shutting_down' || this.shutdown.shuttingDown) checks.shutdown = { ok: false };
+    for (const [name, answer] of Object.entries(checks)) this.metrics.readinessChecked(name, answer.ok);
     response.status(ok ? 200 : 503);
     return { status: ok ? 'ready' : 'not_ready', checks };
   }

@@ -46,6 +46,11 @@ export interface AuditMetrics {
   chainVerified(ok: boolean): void;
 }
 
+export interface ReadinessMetrics {
+  /** The outcome of one readiness check (`database`, `bucket`, `upstream`, `shutdown`) at `/readyz`. */
+  readinessChecked(check: string, ok: boolean): void;
+}
+
 export interface HttpMetrics {
   /** `route` is the route template (`/v1/teardowns/:id`), never the raw path. */
   httpRequest(method: string, route: string, status: number, seconds: number): void;
@@ -71,7 +76,12 @@ export interface ScrapeSources {
   addScrapeSource(name: string, source: ScrapeSource): void;
 }
 
-export type Metrics = TeardownMetrics & UpstreamMetrics & AuditMetrics & HttpMetrics & ScrapeSources;
+export type Metrics = TeardownMetrics &
+  UpstreamMetrics &
+  AuditMetrics &
+  ReadinessMetrics &
+  HttpMetrics &
+  ScrapeSources;
 
 /** Injection token of the `Metrics` implementation (global, from OpsModule's MetricsModule). */
 export const METRICS = Symbol('METRICS');
@@ -86,6 +96,7 @@ export const NO_METRICS: Metrics = {
   upstreamRateLimit: () => undefined,
   rateBudgetRemaining: () => undefined,
   chainVerified: () => undefined,
+  readinessChecked: () => undefined,
   httpRequest: () => undefined,
   addScrapeSource: () => undefined,
 };

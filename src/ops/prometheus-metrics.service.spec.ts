@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { parsePrometheusText, sumOf } from '../../test/support/prometheus-text.js';
-import type { Metrics } from './metrics.port.js';
+import type { Metrics, ScrapeReadings } from './metrics.port.js';
 import { PrometheusMetricsService } from './prometheus-metrics.service.js';
 
 const P = 'dialnexa_teardown_';
@@ -77,7 +77,7 @@ describe(PrometheusMetricsService.name, () => {
 
   it('reads the scrape sources at each scrape, every status of the last reading and nothing stale', async () => {
     const sut = new PrometheusMetricsService();
-    const readings = [
+    const readings: Array<Partial<ScrapeReadings>> = [
       { teardownsByStatus: { queued: 2, failed: 1 }, oldestQueuedSeconds: 30 },
       { teardownsByStatus: { completed: 3 }, oldestQueuedSeconds: 0 },
     ];

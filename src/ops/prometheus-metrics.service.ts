@@ -105,6 +105,12 @@ export class PrometheusMetricsService implements Metrics {
     help: 'Unix time of the latest walk of the audit chain in this process.',
     registers: [this.registry],
   });
+  private readonly readiness = new Gauge({
+    name: `${PREFIX}readiness_check_up`,
+    help: 'Outcome of the latest /readyz evaluation of each check: 1 up, 0 down (shutdown: 0 once shutdown began).',
+    labelNames: ['check'] as const,
+    registers: [this.registry],
+  });
   private readonly httpDuration = new Histogram({
     name: `${PREFIX}http_request_duration_seconds`,
     help: 'Duration of HTTP requests served, by method, route template and status.',
@@ -190,6 +196,10 @@ export class PrometheusMetricsService implements Metrics {
   chainVerified(ok: boolean): void {
     this.chainVerifiedGauge.set(ok ? 1 : 0);
     this.chainVerifiedAt.set(Date.now() / 1000);
+  }
+
+  readinessChecked(check: string, ok: boolean): void {
+    this.readiness.set({ check }, ok ? 1 : 0);
   }
 
   httpRequest(method: string, route: string, status: number, seconds: number): void {
