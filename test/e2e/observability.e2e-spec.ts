@@ -224,6 +224,21 @@ describe('observability (e2e)', () => {
     });
   });
 
+  it('logs and times a request refused before routing (413), under no route', async () => {
+    const refused = await client.call('POST', '/v1/teardowns', {
+      rawBody: JSON.stringify({ reason: 'x'.repeat(100_000) }),
+      headers: { 'x-request-id': 'obs-e2e-too-large' },
+    });
+    expect(refused.status).toBe(413);
+    expect(logLines().filter((l) => l['requestId'] === 'obs-e2e-too-large' && l['status'] === 413)).toEqual([
+      expect.objectContaining({ msg: 'POST (unmatched) 413', route: '(unmatched)', path: '/v1/teardowns' }),
+    ]);
+    const samples = await scrape();
+    expect(
+      sumOf(samples, `${P}http_request_duration_seconds_count`, { route: '(unmatched)', status: '413' }),
+    ).toBe(1);
+  });
+
   describe('/readyz', () => {
     it('is ready without a key, naming every check without their reasons', async () => {
       const ready = await client.call('GET', '/readyz', { key: null });
