@@ -16,21 +16,28 @@ export function redact(text: string): string {
 const MAX_DEPTH = 8;
 
 /**
- * A copy of a value logged as a field, every string in it redacted. Errors become
- * `{type, message, stack, code}` (their message and stack may quote a URL or a body).
+ * A copy of a value logged as a field, every string in it redacted, errors included (their
+ * message and stack may quote a URL or a body).
  */
 export function redactValue(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redact(value);
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '[too deep]';
   if (value instanceof Error) {
-    const code = (value as Error & { code?: unknown }).code;
-    return {
-      type: value.name,
-      message: redact(value.message),
-      stack: value.stack === undefined ? undefined : redact(value.stack),
-      ...(typeof code === 'string' ? { code } : {}),
-    };
+    // a copy of the same class (the log names it), its own fields redacted; the cause is left out
+    const copy = Object.create(Object.getPrototypeOf(value) as object) as Error & Record<string, unknown>;
+    for (const [key, inner] of Object.entries(value)) copy[key] = redactValue(inner, depth + 1);
+    Object.defineProperty(copy, 'message', {
+      value: redact(value.message),
+      writable: true,
+      configurable: true,
+    });
+    Object.defineProperty(copy, 'stack', {
+      value: value.stack === undefined ? undefined : redact(value.stack),
+      writable: true,
+      configurable: true,
+    });
+    return copy;
   }
   if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1));
   if (value instanceof Date) return value;
