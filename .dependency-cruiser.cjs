@@ -33,6 +33,31 @@ module.exports = {
       to: { path: 'pg-boss' },
     },
     {
+      name: 'prom-client-only-in-ops',
+      comment:
+        'Modules report metrics through the port in src/ops/metrics.port.ts; only ops knows Prometheus.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/ops/' },
+      to: { path: 'prom-client' },
+    },
+    {
+      name: 'pino-only-in-ops',
+      comment:
+        "Modules log through Nest's Logger and bind fields through common/log-context.ts; pino is ops' business.",
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/ops/', '^src/(main|app\\.module)\\.ts$'] },
+      to: { path: ['node_modules/pino', 'node_modules/nestjs-pino', 'node_modules/pino-http'] },
+    },
+    {
+      name: 'modules-use-only-the-metrics-port-of-ops',
+      comment:
+        'Below the app module, ops is reached through its port (metrics.port.ts) only: ops imports the modules ' +
+        'it checks for health, so anything more would turn into a cycle or a second door.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/ops/', '^src/(app\\.module|http|main)\\.ts$'] },
+      to: { path: '^src/ops/', pathNot: '^src/ops/metrics\\.port\\.ts$' },
+    },
+    {
       name: 'no-tests-from-src',
       severity: 'error',
       from: { path: '^src/' },

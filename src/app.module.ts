@@ -1,5 +1,6 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import type { Logger } from 'pino';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { HttpClientErrorHandler } from './common/http-client-error.handler.js';
@@ -9,16 +10,22 @@ import { requestContextMiddleware } from './common/request-context.js';
 import type { AppConfig } from './config/app.config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DbModule } from './db/db.module.js';
+import { createRootLogger } from './ops/logging.js';
+import { LoggingModule } from './ops/logging.module.js';
+import { MetricsModule } from './ops/metrics.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { TeardownModule } from './teardown/teardown.module.js';
 
 @Module({})
 export class AppModule implements NestModule {
-  static forRoot(config: AppConfig) {
+  /** `logger`: the pino logger every line goes through (main.ts's, or a test's capturing one). */
+  static forRoot(config: AppConfig, logger: Logger = createRootLogger(config)) {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
+        MetricsModule,
         DbModule,
         AuthModule,
         AuditModule,

@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
-import { JsonLogger } from './common/json-logger.js';
 import { type AppConfig, ConfigError, loadConfig } from './config/app.config.js';
 import { applyMigrations } from './db/migrations.js';
 import { configureApp } from './http.js';
+import { createRootLogger } from './ops/logging.js';
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -18,18 +19,19 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = new JsonLogger(config.logLevel);
+  const logger = createRootLogger(config);
   if (config.migrateOnStart) {
-    await applyMigrations(config.databaseUrl, (line) => logger.log(line, 'Migrations'));
+    await applyMigrations(config.databaseUrl, (line) => logger.info({ context: 'Migrations' }, line));
   }
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger,
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
+    bufferLogs: true,
     bodyParser: false,
   });
+  app.useLogger(app.get(Logger));
   configureApp(app, config);
   app.enableShutdownHooks();
   await app.listen(config.port, '0.0.0.0');
-  logger.log(`listening on port ${config.port}`, 'Main');
+  logger.info({ context: 'Main' }, `listening on port ${config.port}`);
 }
 
 main().catch((error: unknown) => {

@@ -4,6 +4,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
+  Optional,
 } from '@nestjs/common';
 import {
   ArchiveStoreClient,
@@ -14,6 +15,7 @@ import {
 import { DomainError } from '../common/domain-error.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { type AuditMetrics, METRICS, NO_METRICS, type ScrapeSources } from '../ops/metrics.port.js';
 import { type AuditAnchor, type AuditAnchorDocument, anchorKey, parseAnchorKey } from './audit-anchor.js';
 import { GENESIS_HASH } from './audit-hash.js';
 import { AuditRepository } from './audit.repository.js';
@@ -67,16 +69,23 @@ export class AuditAnchorService implements OnApplicationBootstrap, OnModuleDestr
   /** Anchoring runs one at a time in this process, so two triggers never write the same head. */
   private running: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private readonly metrics: AuditMetrics & ScrapeSources;
 
   constructor(
     private readonly audit: AuditRepository,
     private readonly store: ArchiveStoreClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(METRICS) metrics: (AuditMetrics & ScrapeSources) | null = null,
   ) {
     this.prefix = config.auditAnchors.prefix;
+    this.metrics = metrics ?? NO_METRICS;
   }
 
   onApplicationBootstrap(): void {
+    this.metrics.addScrapeSource('audit', async () => ({
+      auditHeadSeq: await this.audit.headSeq(),
+      anchorLagSeconds: await this.anchorLagSeconds(),
+    }));
     this.timer = setInterval(
       () => void this.anchorNow('interval'),
       this.config.auditAnchors.intervalS * 1000,
@@ -106,6 +115,22 @@ export class AuditAnchorService implements OnApplicationBootstrap, OnModuleDestr
    * for longer than MAX_ANCHOR_LAG_S are themselves a failure: a tail that could have been cut.
    */
   async verify(): Promise<VerificationReport> {
+    const report = await this.walk();
+    this.metrics.chainVerified(report.ok);
+    return report;
+  }
+
+  /**
+   * Age of the oldest event after the newest anchor this process knows of (its own, or one it
+   * found written by another replica at its last anchoring, at most AUDIT_ANCHOR_INTERVAL_S ago):
+   * no listing of the bucket, so /metrics stays cheap.
+   */
+  async anchorLagSeconds(): Promise<number> {
+    const oldest = await this.audit.firstAfter(this.lastAnchored?.seq ?? 0);
+    return oldest ? Math.max(0, (Date.now() - oldest.at.getTime()) / 1000) : 0;
+  }
+
+  private async walk(): Promise<VerificationReport> {
     // Listed before the walk: every anchor then names an event that was committed before it.
     const anchors = await this.listAnchors();
     const chain = await this.audit.verifyChain();
@@ -171,6 +196,7 @@ export class AuditAnchorService implements OnApplicationBootstrap, OnModuleDestr
       // stretch would make the rewrite look legitimate to every later verification.
       const previous = this.lastAnchored ?? (await this.latestAnchor());
       const stretch = await this.audit.verifyFrom(previous ?? { seq: 0, hash: GENESIS_HASH });
+      this.metrics.chainVerified(stretch.ok);
       if (!stretch.ok) {
         const where = previous ? ` since anchor ${previous.key}` : '';
         return this.failed(

@@ -78,6 +78,12 @@ export class AuditRepository {
     return head ? { seq: Number(head.seq), hash: head.hash, events } : null;
   }
 
+  /** The seq of the chain's newest event (0 while empty): one index lookup, no count. */
+  async headSeq(): Promise<number> {
+    const head = await this.prisma.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true } });
+    return head ? Number(head.seq) : 0;
+  }
+
   /** The id and hash of the events at these positions; absent positions are left out. */
   async hashesAt(seqs: readonly number[]): Promise<Map<number, { id: string; hash: string }>> {
     const found = new Map<number, { id: string; hash: string }>();

@@ -10,11 +10,18 @@ import { type Caller, hasRole } from './caller.js';
 
 const ROLES_KEY = 'dialnexa-teardown:roles';
 const PUBLIC_KEY = 'dialnexa-teardown:public';
+const OPTIONAL_AUTH_KEY = 'dialnexa-teardown:optional-auth';
 
 /** The roles that may call a route (any one of them; `admin` may call everything). */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
 /** A route without authentication (health checks). */
 export const Public = () => SetMetadata(PUBLIC_KEY, true);
+/**
+ * A route open without authentication that answers more to some roles (`/readyz`): a key, when
+ * one is sent, is checked (401 when unknown) and names the caller; no key, no caller. Not rate
+ * limited, like the public routes.
+ */
+export const OptionalAuth = () => SetMetadata(OPTIONAL_AUTH_KEY, true);
 
 export interface AuthenticatedRequest extends Request {
   caller?: Caller;
@@ -37,8 +44,13 @@ export class ApiKeyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    if (this.reflector.getAllAndOverride<boolean>(OPTIONAL_AUTH_KEY, targets)) {
+      if (request.headers.authorization !== undefined)
+        request.caller = this.authenticate(request.headers.authorization);
+      return true;
+    }
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const caller = this.authenticate(request.headers.authorization);
     request.caller = caller;
     this.rateLimiter.take(caller.name);

@@ -2,6 +2,7 @@ import { describe, it, expect, jest, afterEach } from '@jest/globals';
 import { errors, MockAgent } from 'undici';
 import { DomainError } from '../common/domain-error.js';
 import type { DialnexaConfig } from '../config/app.config.js';
+import type { UpstreamMetrics } from '../ops/metrics.port.js';
 import { DialnexaClient } from './dialnexa.client.js';
 import type { JsonObject } from './dialnexa.types.js';
 
@@ -83,7 +84,16 @@ function build(overrides: Partial<DialnexaConfig> = {}) {
   const sleeps: number[] = [];
   const logs: string[] = [];
   const logger = { debug: jest.fn((m: string) => logs.push(m)), warn: jest.fn((m: string) => logs.push(m)) };
+  const reports: string[] = [];
+  const metrics: UpstreamMetrics = {
+    upstreamRequest: (endpoint, method, status) => reports.push(`${method} ${endpoint} ${status ?? 'none'}`),
+    upstreamRetry: (endpoint, reason) => reports.push(`retry ${endpoint} ${reason}`),
+    upstreamRateLimit: (limit, remaining) =>
+      reports.push(`limit ${limit ?? '-'} remaining ${remaining ?? '-'}`),
+    rateBudgetRemaining: () => undefined,
+  };
   const sut = DialnexaClient.create(buildConfig(overrides), {
+    metrics,
     dispatcher: agent,
     clock: () => time.now,
     sleep: async (ms) => {
@@ -121,7 +131,7 @@ function build(overrides: Partial<DialnexaConfig> = {}) {
     });
   }
 
-  return { sut, agent, seen, sleeps, logs, time, answer, fail };
+  return { sut, agent, seen, sleeps, logs, time, answer, fail, reports };
 }
 
 const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
@@ -142,6 +152,53 @@ function gated(log: string[] = []) {
 }
 
 describe(DialnexaClient.name, () => {
+  describe('metrics', () => {
+    it('reports each attempt by endpoint template and status, its retries and the rate-limit headers', async () => {
+      const { sut, answer, fail, reports } = build();
+      fail('GET', WF_PATH, reset());
+      answer(
+        'GET',
+        WF_PATH,
+        { status: 503 },
+        { status: 429, headers: { 'retry-after': '1' } },
+        {
+          status: 200,
+          body: buildWorkflow(),
+          headers: { 'x-ratelimit-limit': '150', 'x-ratelimit-remaining': '7' },
+        },
+      );
+
+      await sut.getWorkflow(WF);
+
+      expect(reports).toEqual([
+        'GET workflow.get none',
+        'retry workflow.get transport',
+        'GET workflow.get 503',
+        'limit - remaining -',
+        'retry workflow.get server_error',
+        'GET workflow.get 429',
+        'limit - remaining -',
+        'retry workflow.get rate_limited',
+        'GET workflow.get 200',
+        'limit 150 remaining 7',
+      ]);
+    });
+
+    it('knows DialNexa reachable for a while after an answer that accepts the key, not after a 401 or a 5xx', async () => {
+      const { sut, answer, time } = build({ maxAttempts: 1 });
+      expect(sut.reachableWithin(30_000)).toBe(false);
+      answer('GET', WF_PATH, { status: 401 }, { status: 500 });
+      await expect(sut.getWorkflow(WF)).rejects.toBeInstanceOf(DomainError);
+      await expect(sut.getWorkflow(WF)).rejects.toBeInstanceOf(DomainError);
+      expect(sut.reachableWithin(30_000)).toBe(false);
+      answer('GET', WF_PATH, { status: 404 });
+      await expect(sut.getWorkflow(WF)).rejects.toBeInstanceOf(DomainError);
+      expect(sut.reachableWithin(30_000)).toBe(true);
+      time.now += 30_001;
+      expect(sut.reachableWithin(30_000)).toBe(false);
+    });
+  });
+
   describe('requests', () => {
     it('sends the Bearer key and asks for JSON', async () => {
       const { sut, answer, seen } = build();

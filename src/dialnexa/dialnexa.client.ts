@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { type Dispatcher, Pool } from 'undici';
 import { DomainError, isDomainError } from '../common/domain-error.js';
+import { NO_METRICS, type UpstreamEndpoint, type UpstreamMetrics } from '../ops/metrics.port.js';
 import type { AppConfig, DialnexaConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import {
@@ -31,6 +32,7 @@ export interface DialnexaClientDeps {
   random?: () => number;
   gate?: RateGate;
   logger?: DialnexaLogger;
+  metrics?: UpstreamMetrics;
 }
 
 /** The part of Nest's `Logger` this client uses. Lines carry method, path, status and timing: never a body. */
@@ -70,6 +72,8 @@ type RetryPolicy = 'idempotent' | 'rate-limit-only' | 'none';
 
 interface Call extends UpstreamRequestContext {
   method: Method;
+  /** The endpoint as a template, for metrics. */
+  endpoint: UpstreamEndpoint;
   query?: string;
   retry: RetryPolicy;
   signal?: AbortSignal;
@@ -86,6 +90,18 @@ interface Reply {
 const PAGE_LIMIT = 100;
 /** A workflow id that cannot exist: `probe` expects DialNexa to answer it with 404. */
 const PROBE_WORKFLOW_ID = 'readyz-probe';
+
+/**
+ * An answer that shows DialNexa up and accepting the key, as `probe` would: anything but a
+ * refused key (401, 403) or a server error.
+ */
+function showsReachable(status: number): boolean {
+  return status < 500 && status !== 401 && status !== 403;
+}
+
+function parseCount(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d{1,15}$/.test(value.trim()) ? Number(value.trim()) : undefined;
+}
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -147,6 +163,9 @@ export class DialnexaClient implements OnApplicationShutdown {
   private readonly random: () => number;
   private readonly gate: RateGate;
   private readonly logger: DialnexaLogger;
+  private readonly metrics: UpstreamMetrics;
+  /** When DialNexa last gave an answer that shows it reachable with our key (epoch ms), 0 before. */
+  private lastReachableAt = 0;
   private closed = false;
 
   constructor(
@@ -170,6 +189,7 @@ export class DialnexaClient implements OnApplicationShutdown {
         sleep: this.sleep,
       });
     this.logger = d.logger ?? new Logger(DialnexaClient.name);
+    this.metrics = d.metrics ?? NO_METRICS;
     if (d.dispatcher) {
       this.dispatcher = d.dispatcher;
       this.ownsDispatcher = false;
@@ -190,7 +210,7 @@ export class DialnexaClient implements OnApplicationShutdown {
 
   async getWorkflow(workflowId: string, opts: RequestOptions = {}): Promise<JsonObject> {
     const path = this.workflowPath(workflowId);
-    return this.getObject(path, opts);
+    return this.getObject(path, 'workflow.get', opts);
   }
 
   /**
@@ -206,10 +226,12 @@ export class DialnexaClient implements OnApplicationShutdown {
     opts: RequestOptions & { status?: string } = {},
   ): AsyncGenerator<ListPage> {
     const path = `${this.workflowPath(workflowId)}/${resource}`;
+    const endpoint: UpstreamEndpoint = `${resource}.list`;
     const filter = opts.status === undefined ? '' : `&status=${encodeURIComponent(opts.status)}`;
     const fetchPage = async (page: number, signal: AbortSignal | undefined): Promise<() => ListPage> => {
       const call: Call = {
         method: 'GET',
+        endpoint,
         path,
         query: `page=${page}&limit=${PAGE_LIMIT}${filter}`,
         retry: 'idempotent',
@@ -239,13 +261,14 @@ export class DialnexaClient implements OnApplicationShutdown {
 
   async getLeadHistory(workflowId: string, leadId: string, opts: RequestOptions = {}): Promise<JsonObject> {
     const path = `${this.workflowPath(workflowId)}/leads/${segment(leadId, 'leadId')}/history`;
-    return this.getObject(path, opts);
+    return this.getObject(path, 'lead_history.get', opts);
   }
 
   /** 409 means already completed or cancelled: for a teardown, the same as a successful cancel. */
   async cancelWorkflow(workflowId: string, opts: DestructiveRequestOptions): Promise<CancelOutcome> {
     const call: Call = {
       method: 'POST',
+      endpoint: 'workflow.cancel',
       path: `${this.workflowPath(workflowId)}/cancel`,
       retry: 'rate-limit-only',
       ...opts,
@@ -263,6 +286,7 @@ export class DialnexaClient implements OnApplicationShutdown {
   async deleteWorkflow(workflowId: string, opts: DestructiveRequestOptions): Promise<void> {
     const call: Call = {
       method: 'DELETE',
+      endpoint: 'workflow.delete',
       path: this.workflowPath(workflowId),
       retry: 'rate-limit-only',
       ...opts,
@@ -276,6 +300,7 @@ export class DialnexaClient implements OnApplicationShutdown {
   async probe(opts: RequestOptions = {}): Promise<void> {
     const call: Call = {
       method: 'GET',
+      endpoint: 'probe',
       path: this.workflowPath(PROBE_WORKFLOW_ID),
       retry: 'none',
       signal: opts.signal,
@@ -284,6 +309,15 @@ export class DialnexaClient implements OnApplicationShutdown {
     // 429: the key is known and the service answers; being rate limited is no reason to be unready
     if (reply.status === 404 || reply.status === 429 || (reply.status >= 200 && reply.status < 300)) return;
     throw this.statusError(call, reply);
+  }
+
+  /**
+   * Whether DialNexa answered any request of this process, within `withinMs`, in a way that shows
+   * it reachable with our key: readiness then needs no probe of its own (which would spend the
+   * rate budget).
+   */
+  reachableWithin(withinMs: number): boolean {
+    return this.lastReachableAt > 0 && this.clock() - this.lastReachableAt <= withinMs;
   }
 
   async close(): Promise<void> {
@@ -300,8 +334,12 @@ export class DialnexaClient implements OnApplicationShutdown {
     return `/v1/workflows/${segment(workflowId, 'workflowId')}`;
   }
 
-  private async getObject(path: string, opts: RequestOptions): Promise<JsonObject> {
-    const call: Call = { method: 'GET', path, retry: 'idempotent', signal: opts.signal };
+  private async getObject(
+    path: string,
+    endpoint: UpstreamEndpoint,
+    opts: RequestOptions,
+  ): Promise<JsonObject> {
+    const call: Call = { method: 'GET', endpoint, path, retry: 'idempotent', signal: opts.signal };
     const reply = await this.send(call);
     if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
     const { payload } = unwrap(this.parseJson(call, reply));
@@ -375,28 +413,36 @@ export class DialnexaClient implements OnApplicationShutdown {
       try {
         reply = await this.once(call);
       } catch (error) {
+        this.metrics.upstreamRequest(call.endpoint, call.method, null, (this.clock() - started) / 1000);
         if (signal?.aborted) throw signal.reason;
         const { error: mapped, transient } = upstreamTransportError(error, call, this.config.apiKey);
         failures++;
         if (call.retry === 'idempotent' && transient && failures < this.config.maxAttempts) {
+          this.metrics.upstreamRetry(call.endpoint, 'transport');
           await this.backoff(call, failures, sent, mapped.code);
           continue;
         }
         throw mapped;
       }
-      this.gate.observe(rateLimitHeaders(reply.headers), reply.status);
+      const limits = rateLimitHeaders(reply.headers);
+      this.gate.observe(limits, reply.status);
+      this.metrics.upstreamRequest(call.endpoint, call.method, reply.status, (this.clock() - started) / 1000);
+      this.metrics.upstreamRateLimit(parseCount(limits.limit), parseCount(limits.remaining));
+      if (showsReachable(reply.status)) this.lastReachableAt = this.clock();
       await call.afterAnswer?.(reply.status);
       this.logger.debug(
         `${call.method} ${call.path} ${reply.status} ${this.clock() - started}ms attempt ${sent}`,
       );
       if (reply.status === 429 && call.retry !== 'none' && rateLimited + 1 < this.config.maxAttempts) {
         rateLimited++;
+        this.metrics.upstreamRetry(call.endpoint, 'rate_limited');
         this.logger.warn(`${call.method} ${call.path} rate limited (429), retrying after the window`);
         continue;
       }
       if (reply.status >= 500 && call.retry === 'idempotent') {
         failures++;
         if (failures < this.config.maxAttempts) {
+          this.metrics.upstreamRetry(call.endpoint, 'server_error');
           await this.backoff(call, failures, sent, `HTTP ${reply.status}`);
           continue;
         }

@@ -23,6 +23,8 @@ export interface SharedRateGateOptions {
   maxWaitMs: number;
   clock?: Clock;
   sleep?: Sleep;
+  /** Told the tokens left in the key's window after each granted reservation (for metrics). */
+  onRemaining?: (tokens: number) => void;
 }
 
 /**
@@ -91,6 +93,7 @@ export class SharedRateGate implements RateGate {
       }
       this.known = reservation.next;
       if (reservation.granted) {
+        if (reservation.next.remaining !== null) this.options.onRemaining?.(reservation.next.remaining);
         // one for this request, the rest for the next ones
         this.tokens = reservation.count - 1;
         this.tokensUntil = reservation.validUntil;

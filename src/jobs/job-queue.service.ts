@@ -1,7 +1,16 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import { PgBoss } from 'pg-boss';
+import { currentRequestId } from '../common/request-context.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { METRICS, type ScrapeSources } from '../ops/metrics.port.js';
 
 /**
  * A `short` queue keyed by teardown id holds at most one waiting job per teardown, so re-queueing
@@ -19,6 +28,8 @@ export const QUEUE_DRAIN_TIMEOUT_MS = 30_000;
 
 export interface TeardownJob {
   teardownId: string;
+  /** The request that queued the run, when one did (the sweeper does not): its logs carry it. */
+  requestId?: string;
 }
 
 /**
@@ -27,12 +38,26 @@ export interface TeardownJob {
  * sending heartbeats and is handed to another worker after `heartbeatSeconds`.
  */
 @Injectable()
-export class JobQueueService implements OnApplicationShutdown {
+export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(JobQueueService.name);
   private boss: PgBoss | null = null;
   private starting: Promise<PgBoss> | null = null;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(METRICS) private readonly metrics: ScrapeSources | null = null,
+  ) {}
+
+  onModuleInit(): void {
+    this.metrics?.addScrapeSource('queue', async () => ({ queueJobs: await this.counts() }));
+  }
+
+  /** Jobs waiting and running, as pg-boss's monitor last counted them (no scan of the job table). */
+  async counts(): Promise<{ queued: number; active: number }> {
+    const boss = await this.started();
+    const queue = await boss.getQueue(TEARDOWN_QUEUE);
+    return { queued: queue?.queuedCount ?? 0, active: queue?.activeCount ?? 0 };
+  }
 
   private async started(): Promise<PgBoss> {
     this.starting ??= (async () => {
@@ -66,7 +91,8 @@ export class JobQueueService implements OnApplicationShutdown {
   async enqueue(teardownId: string): Promise<void> {
     const boss = await this.started();
     // null when a job of this teardown is already waiting: nothing more to do
-    await boss.send(TEARDOWN_QUEUE, { teardownId } satisfies TeardownJob, { singletonKey: teardownId });
+    const job: TeardownJob = { teardownId, requestId: currentRequestId() };
+    await boss.send(TEARDOWN_QUEUE, job, { singletonKey: teardownId });
   }
 
   /**

@@ -15,6 +15,7 @@ import {
   ACTIVE_STATUSES,
   type NewTeardown,
   RUNNING_STATUSES,
+  TEARDOWN_STATUSES,
   type Teardown,
   type TeardownStatus,
   type TeardownStep,
@@ -59,6 +60,12 @@ export type CreateOutcome =
   | { kind: 'key_reused'; teardownId: string }
   | { kind: 'in_progress'; teardownId: string }
   | { kind: 'on_hold'; holdId: string };
+
+export interface TeardownMetricsSnapshot {
+  byStatus: Record<TeardownStatus, number>;
+  oldestQueuedSeconds: number;
+  longestIdleRunningSeconds: number;
+}
 
 export interface TeardownListFilter {
   workflowId?: string;
@@ -434,6 +441,34 @@ export class TeardownRepository implements ApprovalSubjects, HeldTeardowns {
          AND updated_at < now() - make_interval(secs => ${idleSeconds})
        ORDER BY updated_at LIMIT ${limit}`;
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * The teardown gauges of /metrics, in two cheap queries: counts by status (an index-only scan of
+   * the status index), and the oldest queued and longest idle running teardown (the few rows in
+   * running statuses).
+   */
+  async metricsSnapshot(): Promise<TeardownMetricsSnapshot> {
+    const counts = await this.prisma.$queryRaw<{ status: string; n: number }[]>`
+      SELECT status, count(*)::int AS n FROM teardown GROUP BY status`;
+    const [ages] = await this.prisma.$queryRaw<{ queued: number | null; idle: number | null }[]>`
+      SELECT EXTRACT(EPOCH FROM now() - min(updated_at) FILTER (WHERE status = 'queued'))::float8 AS queued,
+             EXTRACT(EPOCH FROM now() - min(updated_at))::float8 AS idle
+        FROM teardown
+       WHERE status = ANY(${[...RUNNING_STATUSES]}::text[])`;
+    const byStatus = Object.fromEntries(TEARDOWN_STATUSES.map((status) => [status, 0])) as Record<
+      TeardownStatus,
+      number
+    >;
+    for (const row of counts) {
+      if ((TEARDOWN_STATUSES as readonly string[]).includes(row.status))
+        byStatus[row.status as TeardownStatus] = row.n;
+    }
+    return {
+      byStatus,
+      oldestQueuedSeconds: Math.max(0, ages?.queued ?? 0),
+      longestIdleRunningSeconds: Math.max(0, ages?.idle ?? 0),
+    };
   }
 
   private async whyRefused(tx: Tx, teardown: Teardown): Promise<DomainError> {

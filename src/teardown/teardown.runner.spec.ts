@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { AuditAnchorService } from '../audit/audit-anchor.service.js';
 import type { AuditEventType } from '../audit/audit-event.js';
 import { DomainError } from '../common/domain-error.js';
+import type { TeardownMetrics } from '../ops/metrics.port.js';
 import { DestructiveCallGate } from './destructive-call.gate.js';
 import type { Teardown } from './teardown.js';
 import { TeardownRunner } from './teardown.runner.js';
@@ -33,6 +34,7 @@ function build({ teardown = buildTeardown(), committed = [], env = {} }: BuildOp
   const archive = new FakeArchiveService();
   const anchors = { anchorNow: jest.fn(() => Promise.resolve()) };
   const gate = new DestructiveCallGate(repo.asRepository(), dialnexa.asClient());
+  const metrics = new RecordingMetrics();
   let takenOverAt = -1;
   const sut = new TeardownRunner(
     repo.asRepository(),
@@ -41,9 +43,11 @@ function build({ teardown = buildTeardown(), committed = [], env = {} }: BuildOp
     anchors as unknown as AuditAnchorService,
     gate,
     config,
+    metrics,
   );
   return {
     sut,
+    metrics,
     repo,
     dialnexa,
     archive,
@@ -71,6 +75,21 @@ function buildAtDelete(env: Record<string, string> = {}) {
     committed: ['archive.exported', 'archive.finalized'],
     env,
   });
+}
+
+/** What the runner reported through the metrics port, in order. */
+class RecordingMetrics implements TeardownMetrics {
+  readonly reports: string[] = [];
+  stepFinished(step: string, outcome: string, seconds: number): void {
+    if (!(seconds >= 0)) throw new Error(`step ${step} measured ${seconds} s`);
+    this.reports.push(`step ${step} ${outcome}`);
+  }
+  teardownEnded(status: string, dryRun: boolean): void {
+    this.reports.push(`ended ${status}${dryRun ? ' (dry run)' : ''}`);
+  }
+  archiveWritten(snapshot: string, bytes: number, leads: number): void {
+    this.reports.push(`archive ${snapshot} ${bytes > 0 ? 'bytes' : 'no bytes'} ${leads} leads`);
+  }
 }
 
 const afterAWhile = (then: () => void) => void setTimeout(then, 20);
@@ -131,6 +150,25 @@ describe(TeardownRunner.name, () => {
     expect(anchors.anchorNow).toHaveBeenCalledTimes(1);
   });
 
+  it('reports each step, the archives it wrote and the end through the metrics port', async () => {
+    const { sut, metrics } = build();
+
+    await sut.run(TEARDOWN_ID);
+
+    expect(metrics.reports).toEqual([
+      'archive export bytes 2 leads',
+      'step export ok',
+      'step verify ok',
+      'step audit ok',
+      'step cancel ok',
+      'step settle ok',
+      'archive final bytes 2 leads',
+      'step finalize ok',
+      'step delete ok',
+      'ended completed',
+    ]);
+  });
+
   describe('when the archive cannot be made', () => {
     it.each([
       { retryable: true, code: 'ARCHIVE_STORE_UNAVAILABLE' as const, exports: 2 },
@@ -138,7 +176,7 @@ describe(TeardownRunner.name, () => {
     ])(
       'fails an export that fails (retryable: $retryable) after $exports tries, with no audit event, no cancel, no delete',
       async ({ retryable, code, exports }) => {
-        const { sut, repo, dialnexa, archive, newEvents } = build();
+        const { sut, repo, dialnexa, archive, newEvents, metrics } = build();
         archive.fail('export', new DomainError(code, 'S3 refused the upload', { retryable }));
 
         await sut.run(TEARDOWN_ID);
@@ -150,6 +188,10 @@ describe(TeardownRunner.name, () => {
         });
         expect(archive.calls.filter((c) => c === 'export export')).toHaveLength(exports);
         expect(newEvents()).toEqual(['teardown.failed']);
+        expect(metrics.reports).toEqual([
+          ...Array<string>(exports).fill('step export error'),
+          'ended failed',
+        ]);
         expect(dialnexa.destructiveRequests()).toEqual([]);
         expect(repo.writes.filter((w) => w.op !== 'update')).toEqual([]);
       },

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +11,7 @@ import type { JsonObject } from '../common/json.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
+import { METRICS, NO_METRICS, type TeardownMetrics } from '../ops/metrics.port.js';
 import { DestructiveCallGate } from './destructive-call.gate.js';
 import { LeadCollector } from './lead-collector.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -38,6 +39,7 @@ export class TeardownRunner {
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   /** Aborted at shutdown: waits end at once, and a step interrupted then is not recorded as failed. */
   private readonly stopping = new AbortController();
+  private readonly metrics: TeardownMetrics;
 
   constructor(
     private readonly teardowns: TeardownRepository,
@@ -46,7 +48,10 @@ export class TeardownRunner {
     private readonly anchors: AuditAnchorService,
     private readonly gate: DestructiveCallGate,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Optional() @Inject(METRICS) metrics: TeardownMetrics | null = null,
+  ) {
+    this.metrics = metrics ?? NO_METRICS;
+  }
 
   /**
    * Runs the teardown until it ends or must wait. Resolves quietly when another worker holds it;
@@ -88,6 +93,9 @@ export class TeardownRunner {
         teardown = await this.runStep(teardown, lease);
       }
       this.logger.log(`teardown ${teardown.id} is ${teardown.status}`);
+      if (teardown.status === 'completed' || teardown.status === 'failed') {
+        this.metrics.teardownEnded(teardown.status, teardown.dryRun);
+      }
       if (!isRunning(teardown.status)) {
         // Each ended teardown anchors the chain head in the bucket (never fails the teardown).
         void this.anchors.anchorNow(`teardown ${teardown.id} ${teardown.status}`);
@@ -131,10 +139,14 @@ export class TeardownRunner {
     const step = teardown.step;
     const { stepAttempts, stepBackoffMs } = this.config.runner;
     for (let attempt = 1; ; attempt += 1) {
+      const timing: StepTiming = { started: performance.now(), settleSeconds: 0 };
       try {
         this.logger.log(`teardown ${teardown.id}: step ${step} (attempt ${attempt})`);
-        return await this.stepFunction(step, lease)(teardown);
+        const after = await this.stepFunction(step, lease, timing)(teardown);
+        this.measure(step, 'ok', timing);
+        return after;
       } catch (error) {
+        this.measure(step, 'error', timing);
         if (error instanceof LeaseLostError || error instanceof TeardownStoppedError) throw error;
         if (lease.lost) throw new LeaseLostError(teardown.id); // its requests were aborted
         if (this.stopping.signal.aborted) throw error;
@@ -156,7 +168,17 @@ export class TeardownRunner {
     }
   }
 
-  private stepFunction(step: TeardownStep, lease: LeaseKeeper): (teardown: Teardown) => Promise<Teardown> {
+  /** A step's time, without the settle wait inside `finalize`, which is measured on its own. */
+  private measure(step: TeardownStep, outcome: 'ok' | 'error', timing: StepTiming): void {
+    const seconds = (performance.now() - timing.started) / 1000 - timing.settleSeconds;
+    this.metrics.stepFinished(step, outcome, Math.max(0, seconds));
+  }
+
+  private stepFunction(
+    step: TeardownStep,
+    lease: LeaseKeeper,
+    timing: StepTiming,
+  ): (teardown: Teardown) => Promise<Teardown> {
     switch (step) {
       case 'export':
         return (t) => this.exportArchive(t, lease.fence, this.sendSignal(lease));
@@ -167,7 +189,7 @@ export class TeardownRunner {
       case 'cancel':
         return (t) => this.cancelWorkflow(t, this.sendSignal(lease));
       case 'finalize':
-        return (t) => this.finalizeArchive(t, lease.fence, this.sendSignal(lease));
+        return (t) => this.finalizeArchive(t, lease.fence, this.sendSignal(lease), timing);
       case 'delete':
         return (t) => this.deleteWorkflow(t, this.sendSignal(lease));
     }
@@ -203,6 +225,7 @@ export class TeardownRunner {
       } finally {
         await progress.stop();
       }
+      this.metrics.archiveWritten('export', archiveBytes(archive), archive.counts.leads);
       if (collector.duplicates > 0) {
         this.logger.log(
           `teardown ${teardown.id}: ${collector.duplicates} leads listed twice were archived once`,
@@ -257,12 +280,21 @@ export class TeardownRunner {
     teardown: Teardown,
     fence: WriteFence,
     signal: AbortSignal,
+    timing: StepTiming,
   ): Promise<Teardown> {
     const archive = requireArchive(teardown);
     const target = { teardownId: teardown.id, workflowId: teardown.workflowId };
     let final = archive.final ?? (await this.archive.findExisting(target, 'final'));
     if (!final) {
-      await new SettleWaiter(this.dialnexa, this.config.runner, (ms) => this.pause(ms)).wait(teardown);
+      const settleStarted = performance.now();
+      let settled: 'ok' | 'error' = 'error';
+      try {
+        await new SettleWaiter(this.dialnexa, this.config.runner, (ms) => this.pause(ms)).wait(teardown);
+        settled = 'ok';
+      } finally {
+        timing.settleSeconds = (performance.now() - settleStarted) / 1000;
+        this.metrics.stepFinished('settle', settled, timing.settleSeconds);
+      }
       const workflowId = teardown.workflowId;
       const workflow = await this.dialnexa.getWorkflow(workflowId, { signal });
       const nodes = await this.dialnexa.listAll(workflowId, 'nodes', { signal });
@@ -282,6 +314,7 @@ export class TeardownRunner {
         archive,
         fence,
       );
+      this.metrics.archiveWritten('final', archiveBytes(final), final.counts.leads);
     }
     if (!archive.final) teardown = await this.teardowns.update(teardown, { archive: { ...archive, final } });
     if (!final.verifiedAt) final = await this.archive.verify(final);
@@ -393,6 +426,12 @@ export class TeardownRunner {
   }
 }
 
+/** One attempt of a step: when it began, and how long of it was the settle wait (finalize only). */
+interface StepTiming {
+  started: number;
+  settleSeconds: number;
+}
+
 function next(teardown: Teardown, event: Parameters<typeof transition>[1]): TeardownState {
   return transition(stateOf(teardown), event);
 }
@@ -400,6 +439,10 @@ function next(teardown: Teardown, event: Parameters<typeof transition>[1]): Tear
 function requireArchive(teardown: Teardown): ArchiveRef {
   if (!teardown.archive) throw new DomainError('INTERNAL_ERROR', `teardown ${teardown.id} has no archive`);
   return teardown.archive;
+}
+
+function archiveBytes(archive: ArchiveRef): number {
+  return archive.objects.reduce((sum, object) => sum + object.bytes, 0);
 }
 
 function archiveDetails(archive: ArchiveRef): Record<string, unknown> {

@@ -4,11 +4,15 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
+  type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
 import { ApprovalService } from '../approvals/approval.service.js';
+import { LOG_CONTEXT, type LogContext, NO_LOG_CONTEXT } from '../common/log-context.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
+import { METRICS, type ScrapeSources } from '../ops/metrics.port.js';
 import { TeardownRepository } from './teardown.repository.js';
 import { TeardownRunner } from './teardown.runner.js';
 
@@ -17,9 +21,10 @@ import { TeardownRunner } from './teardown.runner.js';
  * teardown whose process died is taken up again once its lease expires, even if its job was lost.
  */
 @Injectable()
-export class TeardownWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class TeardownWorker implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(TeardownWorker.name);
   private sweeper: NodeJS.Timeout | null = null;
+  private readonly logContext: LogContext;
 
   constructor(
     private readonly queue: JobQueueService,
@@ -27,14 +32,36 @@ export class TeardownWorker implements OnApplicationBootstrap, BeforeApplication
     private readonly teardowns: TeardownRepository,
     private readonly approvals: ApprovalService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Optional() @Inject(LOG_CONTEXT) logContext: LogContext | null = null,
+    @Optional() @Inject(METRICS) private readonly metrics: ScrapeSources | null = null,
+  ) {
+    this.logContext = logContext ?? NO_LOG_CONTEXT;
+  }
+
+  /** The teardown gauges of /metrics are read from the table at each scrape. */
+  onModuleInit(): void {
+    this.metrics?.addScrapeSource('teardowns', async () => {
+      const snapshot = await this.teardowns.metricsSnapshot();
+      return {
+        teardownsByStatus: snapshot.byStatus,
+        oldestQueuedSeconds: snapshot.oldestQueuedSeconds,
+        longestIdleRunningSeconds: snapshot.longestIdleRunningSeconds,
+      };
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.runner.enabled) {
       this.logger.log('RUNNER_ENABLED=false: this process serves the API only');
       return;
     }
-    await this.queue.work(this.config.runner.concurrency, (job) => this.runner.run(job.teardownId));
+    // every line of a run (runner, DialNexa client, archive) names the teardown and the request
+    // that queued it
+    await this.queue.work(this.config.runner.concurrency, (job) =>
+      this.logContext.run({ teardownId: job.teardownId, requestId: job.requestId }, () =>
+        this.runner.run(job.teardownId),
+      ),
+    );
     this.sweeper = setInterval(() => void this.sweep(), this.config.runner.sweepIntervalS * 1000);
     this.sweeper.unref();
     void this.sweep();

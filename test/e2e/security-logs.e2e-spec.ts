@@ -34,7 +34,8 @@ describe('secrets in logs (e2e)', () => {
   const lines: string[] = [];
 
   beforeAll(async () => {
-    // The JsonLogger writes straight to stdout: captured here (and kept out of the test output).
+    // The service logs through process.stdout.write in this process (startService): captured here
+    // (and kept out of the test output).
     jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       lines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       return true;

@@ -150,6 +150,38 @@ describe(TeardownRepository.name, () => {
     return sut.update(teardown, { status: 'failed', error });
   }
 
+  describe('metricsSnapshot', () => {
+    it('counts every status, and ages the oldest queued and the longest idle running teardown', async () => {
+      const queued = await created();
+      await running('exporting');
+      await failed(buildError());
+      await prisma.$executeRaw`UPDATE teardown SET updated_at = now() - interval '90 seconds' WHERE id = ${queued.id}`;
+
+      const snapshot = await sut.metricsSnapshot();
+
+      expect(snapshot.byStatus).toEqual({
+        awaiting_approval: 0,
+        queued: 1,
+        exporting: 1,
+        cancelling: 0,
+        deleting: 0,
+        completed: 0,
+        failed: 1,
+        rejected: 0,
+        aborted: 0,
+      });
+      expect(snapshot.oldestQueuedSeconds).toBeGreaterThanOrEqual(90);
+      expect(snapshot.oldestQueuedSeconds).toBeLessThan(120);
+      expect(snapshot.longestIdleRunningSeconds).toBeGreaterThanOrEqual(90);
+    });
+
+    it('answers zeros on an empty table', async () => {
+      const snapshot = await sut.metricsSnapshot();
+      expect(Object.values(snapshot.byStatus).every((n) => n === 0)).toBe(true);
+      expect([snapshot.oldestQueuedSeconds, snapshot.longestIdleRunningSeconds]).toEqual([0, 0]);
+    });
+  });
+
   describe('create', () => {
     it('creates a queued teardown and its teardown.requested audit event in one go', async () => {
       const input = build({ includeLeadHistory: true });

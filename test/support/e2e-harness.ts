@@ -1,13 +1,15 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { Logger } from 'nestjs-pino';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { AppModule } from '../../src/app.module.js';
-import { JsonLogger } from '../../src/common/json-logger.js';
 import { loadConfig, type AppConfig } from '../../src/config/app.config.js';
 import { configureApp } from '../../src/http.js';
+import { createRootLogger } from '../../src/ops/logging.js';
 import { DialnexaSimulator } from '../simulator/dialnexa-simulator.ts';
 import { databaseUrl, emptyTables, freePort, serviceEnvFor, ServiceProcess } from './test-services.ts';
 
@@ -74,19 +76,31 @@ export interface RunningService {
   config: AppConfig;
   stop(): Promise<void>;
 }
-
 /** The whole service in this process, as main.ts builds it, on a free port. */
-export async function startService(env: Record<string, string>): Promise<RunningService> {
+/**
+ * The whole service in this process, as main.ts builds it, on a free port. Its log lines go to
+ * `process.stdout.write` (synchronously, so a test can capture them by spying on it). nestjs-pino
+ * keeps one root logger per process: the first service a test file starts sets the level and
+ * destination of every later one.
+ */
+export async function startService(
+  env: Record<string, string>,
+  options: { providers?: Provider[] } = {},
+): Promise<RunningService & { app: NestExpressApplication }> {
   const config = loadConfig(env);
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config, createRootLogger(config, process.stdout))],
+    providers: options.providers ?? [],
+  }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     bodyParser: false,
-    logger: new JsonLogger(config.logLevel),
+    bufferLogs: true,
   });
+  app.useLogger(app.get(Logger));
   configureApp(app, config);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
-  return { url: `http://127.0.0.1:${address.port}`, config, stop: () => app.close() };
+  return { url: `http://127.0.0.1:${address.port}`, config, app, stop: () => app.close() };
 }
 
 export interface ApiAnswer<T = Record<string, unknown>> {

@@ -1,0 +1,19 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { Public } from '../auth/api-key.guard.js';
+import { PrometheusMetricsService } from './prometheus-metrics.service.js';
+
+/** `GET /metrics`: the Prometheus text format, without authentication (the contract's Operations). */
+@Controller()
+@Public()
+export class MetricsController {
+  constructor(private readonly metrics: PrometheusMetricsService) {}
+
+  @Get('metrics')
+  async scrape(@Res() response: Response): Promise<void> {
+    const { contentType, text } = await this.metrics.scrape();
+    response.status(200).setHeader('Content-Type', contentType);
+    response.setHeader('Cache-Control', 'no-store');
+    response.send(text);
+  }
+}
