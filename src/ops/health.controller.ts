@@ -1,4 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ArchiveStoreClient } from '../archive/archive-store.client.js';
 import { Public } from '../auth/api-key.guard.js';
@@ -6,6 +7,7 @@ import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { truncate } from '../common/text.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
+import { livenessSchema, readinessSchema } from './health.dto.js';
 import { HealthRepository } from './health.repository.js';
 
 interface Check {
@@ -20,6 +22,7 @@ const UPSTREAM_CACHE_MS = 10_000;
 
 @Controller()
 @Public()
+@ApiTags('operations')
 export class HealthController {
   private upstream: { at: number; check: Check } | null = null;
 
@@ -32,11 +35,16 @@ export class HealthController {
 
   @Get('healthz')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiResponse({ status: 200, standardSchema: livenessSchema, description: 'alive' })
   healthz() {
     return { status: 'ok' };
   }
 
   @Get('readyz')
+  @ApiOperation({ summary: 'Readiness: database, bucket and DialNexa reachable' })
+  @ApiResponse({ status: 200, standardSchema: readinessSchema, description: 'ready' })
+  @ApiResponse({ status: 503, standardSchema: readinessSchema, description: 'a check failed, named' })
   async readyz(@Res({ passthrough: true }) response: Response) {
     const [database, bucket, upstream] = await Promise.all([
       timed(() => this.db.ping()),
