@@ -179,8 +179,8 @@ describe('dialnexa-teardown CLI (e2e)', () => {
 
     expect(intact.code).toBe(0);
     expect(failed.code).toBe(1);
-    expect(failed.stdout).toMatch(/BAD  leads\.ndjson\.gz .*SHA-256 is [0-9a-f]{64}, the manifest says/);
-    expect(failed.stdout).toMatch(/BAD  nodes\.json .*2 records, the manifest says 3/);
+    expect(failed.stdout).toMatch(/BAD {2}leads\.ndjson\.gz .*SHA-256 is [0-9a-f]{64}, the manifest says/);
+    expect(failed.stdout).toMatch(/BAD {2}nodes\.json .*2 records, the manifest says 3/);
     expect(failed.stdout).toContain(`archive of ${id} FAILED verification`);
     expect(json.code).toBe(1);
     const report = JSON.parse(json.stdout) as {
