@@ -159,6 +159,10 @@ describe('dialnexa-teardown CLI (e2e)', () => {
     expect(sut.stdout).toContain(`archive of ${id} verified: 4 objects match their manifest`);
     expect(sut.stdout).toContain('manifest.json  sha256');
     expect(sut.stdout).toMatch(/ok {3}leads\.ndjson\.gz {2}\d+ B, 200 records/);
+    const trail = await cli(['audit', 'trail', id], KEYS.auditor);
+    expect(trail.code).toBe(0);
+    expect(trail.stdout).toMatch(/^#\d+ \S+ teardown\.requested +by team-a +hash [0-9a-f]{16}…$/m);
+    expect(trail.stdout).toMatch(/ workflow\.deleted +by system /);
     const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as {
       teardownId: string;
     };
