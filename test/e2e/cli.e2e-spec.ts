@@ -222,4 +222,24 @@ describe('dialnexa-teardown CLI (e2e)', () => {
     expect(scripts.filter((src) => /^(https?:)?\/\//.test(src))).toEqual([]);
     expect(bundle.status).toBe(200);
   });
+
+  it('answers hostile paths under /docs like any unknown route, never with a 5xx', async () => {
+    const paths = [
+      '/docs/%ED%A0%80',
+      '/docs/%00',
+      '/docs/..%2F..%2Fpackage.json',
+      '/docs/nothing-here.js',
+      `/docs/${'a'.repeat(5000)}`,
+    ];
+
+    const sut = await Promise.all(
+      paths.map(async (p) => {
+        const answer = await fetch(`${service.url}${p}`);
+        const body = (await answer.json().catch(() => null)) as { code?: string } | null;
+        return { path: p.slice(0, 40), status: answer.status, code: body?.code };
+      }),
+    );
+
+    expect(sut).toEqual(paths.map((p) => ({ path: p.slice(0, 40), status: 404, code: 'ROUTE_NOT_FOUND' })));
+  });
 });
