@@ -29,10 +29,10 @@ export const manifestDocumentSchema = z
   .meta({ id: 'ArchiveManifest' });
 
 /**
- * `GET /v1/teardowns/{id}/archive`: the manifest as stored, with a short-lived presigned download
- * URL for the manifest and for each object (`ArchiveService.describe`).
+ * One snapshot of an archive: its manifest as stored, with a short-lived presigned download URL
+ * for the manifest and for each object (`ArchiveService.describe`).
  */
-export const archiveDescriptionSchema = z
+const archiveSnapshotDownloadSchema = z
   .strictObject({
     bucket: z.string(),
     manifestKey: z.string(),
@@ -44,6 +44,18 @@ export const archiveDescriptionSchema = z
     expiresAt: z.string().meta({ format: 'date-time', description: 'when the URLs stop working' }),
     manifest: manifestDocumentSchema,
     objects: z.array(manifestObjectSchema.extend({ url: z.url() })),
+  })
+  .meta({ id: 'ArchiveSnapshotDownload' });
+
+/**
+ * `GET /v1/teardowns/{id}/archive`: the export, and the snapshot taken after the cancel (under
+ * `final/`) once there is one.
+ */
+export const archiveDescriptionSchema = archiveSnapshotDownloadSchema
+  .extend({
+    final: archiveSnapshotDownloadSchema.nullable().meta({
+      description: 'the snapshot taken after the cancel, once leads in transit settled (null before)',
+    }),
   })
   .meta({ id: 'ArchiveDownload' });
 export type ArchiveDownload = z.output<typeof archiveDescriptionSchema>;

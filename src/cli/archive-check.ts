@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,13 +12,16 @@ import { CliError, EXIT } from './cli.error.js';
 import { printable } from './output.js';
 
 /**
- * Downloading an archive and checking it against its manifest (service contract: "An archive is
- * complete only when its manifest exists and every object matches it"): the manifest's own
+ * Downloading an archive and checking it against its manifests (service contract: "An archive is
+ * complete only when its manifest exists and every object matches it"): each manifest's own
  * SHA-256 against the one the service recorded, then every object's size, SHA-256 and record
- * count against the manifest. The same check runs on a directory downloaded earlier.
+ * count against its manifest. The export's manifest is `manifest.json`; the snapshot taken after
+ * the cancel, when there is one, is under `final/` with its own `final/manifest.json`. The same
+ * check runs on a directory downloaded earlier.
  */
 
-const MANIFEST_FILE = 'manifest.json';
+const EXPORT_MANIFEST = 'manifest.json';
+const FINAL_MANIFEST = 'final/manifest.json';
 
 const manifestSchema = z.object({
   formatVersion: z.literal(1),
@@ -35,7 +38,18 @@ const manifestSchema = z.object({
     )
     .min(1),
 });
-type ManifestEntry = z.output<typeof manifestSchema>['objects'][number];
+type Manifest = z.output<typeof manifestSchema>;
+type ManifestEntry = Manifest['objects'][number];
+type SnapshotDownload = Schemas['ArchiveSnapshotDownload'];
+
+export interface ManifestCheck {
+  /** The manifest's file, relative to the archive directory. */
+  file: string;
+  sha256: string;
+  /** The SHA-256 the service recorded for it, when known. */
+  expectedSha256: string | null;
+  problems: string[];
+}
 
 export interface ObjectCheck {
   key: string;
@@ -52,8 +66,15 @@ export interface ArchiveCheck {
   dir: string;
   teardownId: string;
   workflowId: string;
-  manifest: { sha256: string; expectedSha256: string | null; problems: string[] };
+  manifests: ManifestCheck[];
   objects: ObjectCheck[];
+}
+
+/** The manifests' SHA-256 as the service recorded them (`teardown.archive`). */
+export interface ExpectedManifests {
+  export: string | null;
+  /** Null: check `final/manifest.json` only if it is there. */
+  final: string | null;
 }
 
 /** Downloads the archive the API describes into `dir` (new or empty), then checks it. */
@@ -63,59 +84,99 @@ export async function downloadArchive(
   fetchImpl: typeof fetch = globalThis.fetch,
 ): Promise<ArchiveCheck> {
   await ensureEmptyDir(dir);
-  await download(fetchImpl, description.manifestUrl, path.join(dir, MANIFEST_FILE));
-  const manifest = await readManifest(dir);
-  const listed = new Map(description.objects.map((o) => [o.key, o.url]));
-  const missing: string[] = [];
+  const unlisted = await downloadSnapshot(fetchImpl, description, dir, EXPORT_MANIFEST);
+  if (description.final)
+    unlisted.push(...(await downloadSnapshot(fetchImpl, description.final, dir, FINAL_MANIFEST)));
+  const check = await checkArchiveDir(dir, {
+    export: description.manifestSha256,
+    final: description.final?.manifestSha256 ?? null,
+  });
+  for (const object of check.objects) {
+    if (unlisted.includes(object.key)) object.problems.unshift('the service offered no download URL for it');
+  }
+  return { ...check, ok: check.ok && unlisted.length === 0 };
+}
+
+/** Downloads one snapshot; answers the keys its manifest lists that the service gave no URL for. */
+async function downloadSnapshot(
+  fetchImpl: typeof fetch,
+  snapshot: SnapshotDownload,
+  dir: string,
+  manifestFile: string,
+): Promise<string[]> {
+  await mkdir(path.dirname(path.join(dir, manifestFile)), { recursive: true });
+  await download(fetchImpl, snapshot.manifestUrl, path.join(dir, manifestFile));
+  const manifest = parseManifest(await readFile(path.join(dir, manifestFile)), manifestFile);
+  const urls = new Map(snapshot.objects.map((o) => [o.key, o.url]));
+  const unlisted: string[] = [];
   for (const entry of manifest.objects) {
-    const url = listed.get(entry.key);
+    const url = urls.get(entry.key);
     if (!url) {
-      missing.push(entry.key);
+      unlisted.push(entry.key);
       continue;
     }
-    const file = relativeFile(manifest, entry.key);
+    const file = relativeFile(manifest, entry.key, manifestFile);
     await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
     await download(fetchImpl, url, path.join(dir, file));
   }
-  const check = await checkArchiveDir(dir, description.manifestSha256);
-  for (const key of missing) {
-    const object = check.objects.find((o) => o.key === key);
-    object?.problems.unshift('the service offered no download URL for it');
-  }
-  return { ...check, ok: check.ok && missing.length === 0 };
+  return unlisted;
 }
 
-/** Checks a downloaded archive directory against its manifest.json (and its SHA-256, when known). */
-export async function checkArchiveDir(
-  dir: string,
-  expectedManifestSha256: string | null,
-): Promise<ArchiveCheck> {
-  const manifestBytes = await readFile(path.join(dir, MANIFEST_FILE)).catch((error: unknown) => {
-    throw new CliError(
-      'ARCHIVE_MANIFEST_MISSING',
-      `${path.join(dir, MANIFEST_FILE)} cannot be read: ${String(error)}`,
-    );
-  });
-  const manifestSha256 = createHash('sha256').update(manifestBytes).digest('hex');
-  const manifest = parseManifest(manifestBytes);
-  const manifestProblems =
-    expectedManifestSha256 !== null && expectedManifestSha256 !== manifestSha256
-      ? [`SHA-256 is ${manifestSha256}, the service recorded ${expectedManifestSha256}`]
-      : [];
-  const objects: ObjectCheck[] = [];
-  for (const entry of manifest.objects) objects.push(await checkObject(dir, manifest, entry));
+/**
+ * Checks a downloaded archive directory: `manifest.json` and its objects, and `final/manifest.json`
+ * and its objects when that is there (or expected).
+ */
+export async function checkArchiveDir(dir: string, expected: ExpectedManifests): Promise<ArchiveCheck> {
+  const exported = await checkSnapshot(dir, EXPORT_MANIFEST, expected.export);
+  const hasFinal =
+    expected.final !== null ||
+    (await access(path.join(dir, FINAL_MANIFEST)).then(
+      () => true,
+      () => false,
+    ));
+  const final = hasFinal ? await checkSnapshot(dir, FINAL_MANIFEST, expected.final) : null;
+  const manifests = [exported.manifest, ...(final ? [final.manifest] : [])];
+  const objects = [...exported.objects, ...(final?.objects ?? [])];
   return {
-    ok: manifestProblems.length === 0 && objects.every((o) => o.problems.length === 0),
+    ok: [...manifests, ...objects].every((c) => c.problems.length === 0),
     dir,
-    teardownId: manifest.teardownId,
-    workflowId: manifest.workflowId,
-    manifest: { sha256: manifestSha256, expectedSha256: expectedManifestSha256, problems: manifestProblems },
+    teardownId: exported.teardownId,
+    workflowId: exported.workflowId,
+    manifests,
     objects,
   };
 }
 
-async function checkObject(dir: string, manifest: Manifest, entry: ManifestEntry): Promise<ObjectCheck> {
-  const file = relativeFile(manifest, entry.key);
+async function checkSnapshot(dir: string, manifestFile: string, expectedSha256: string | null) {
+  const bytes = await readFile(path.join(dir, manifestFile)).catch((error: unknown) => {
+    throw new CliError(
+      'ARCHIVE_MANIFEST_MISSING',
+      `${path.join(dir, manifestFile)} cannot be read: ${errorText(error)}`,
+    );
+  });
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const manifest = parseManifest(bytes, manifestFile);
+  const problems =
+    expectedSha256 !== null && expectedSha256 !== sha256
+      ? [`SHA-256 is ${sha256}, the service recorded ${expectedSha256}`]
+      : [];
+  const objects: ObjectCheck[] = [];
+  for (const entry of manifest.objects) objects.push(await checkObject(dir, manifest, entry, manifestFile));
+  return {
+    teardownId: manifest.teardownId,
+    workflowId: manifest.workflowId,
+    manifest: { file: manifestFile, sha256, expectedSha256, problems },
+    objects,
+  };
+}
+
+async function checkObject(
+  dir: string,
+  manifest: Manifest,
+  entry: ManifestEntry,
+  manifestFile: string,
+): Promise<ObjectCheck> {
+  const file = relativeFile(manifest, entry.key, manifestFile);
   const full = path.join(dir, file);
   const check: ObjectCheck = { key: entry.key, file, bytes: null, sha256: null, records: null, problems: [] };
   try {
@@ -127,8 +188,9 @@ async function checkObject(dir: string, manifest: Manifest, entry: ManifestEntry
   check.sha256 = await sha256Of(full);
   if (check.bytes !== entry.bytes)
     check.problems.push(`${check.bytes} bytes, the manifest says ${entry.bytes}`);
-  if (check.sha256 !== entry.sha256)
+  if (check.sha256 !== entry.sha256) {
     check.problems.push(`SHA-256 is ${check.sha256}, the manifest says ${entry.sha256}`);
+  }
   try {
     check.records = await recordsOf(full);
     if (check.records !== null && check.records !== entry.records) {
@@ -142,34 +204,34 @@ async function checkObject(dir: string, manifest: Manifest, entry: ManifestEntry
   return check;
 }
 
-type Manifest = z.output<typeof manifestSchema>;
-
-function parseManifest(bytes: Buffer): Manifest {
+function parseManifest(bytes: Buffer, manifestFile: string): Manifest {
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    throw new CliError('ARCHIVE_MANIFEST_INVALID', `manifest.json is not JSON: ${errorText(error)}`);
+    throw new CliError('ARCHIVE_MANIFEST_INVALID', `${manifestFile} is not JSON: ${errorText(error)}`);
   }
   const result = manifestSchema.safeParse(json);
   if (!result.success) {
+    const issue = result.error.issues[0];
     throw new CliError(
       'ARCHIVE_MANIFEST_INVALID',
-      `manifest.json is not a manifest: ${result.error.issues[0]?.message}`,
+      `${manifestFile} is not a manifest: ${issue?.path.join('.')} ${issue?.message}`,
     );
   }
   return result.data;
 }
 
-async function readManifest(dir: string): Promise<Manifest> {
-  return parseManifest(await readFile(path.join(dir, MANIFEST_FILE)));
-}
-
 /**
  * An object's file, relative to the archive directory: its key after `{workflowId}/{teardownId}/`
- * (so `final/leads.ndjson.gz` keeps its folder). A key that would leave the directory is refused.
+ * (so `final/leads.ndjson.gz` keeps its folder). A key that would leave the directory, or
+ * overwrite a manifest, is refused.
  */
-export function relativeFile(manifest: Pick<Manifest, 'workflowId' | 'teardownId'>, key: string): string {
+export function relativeFile(
+  manifest: Pick<Manifest, 'workflowId' | 'teardownId'>,
+  key: string,
+  manifestFile: string = EXPORT_MANIFEST,
+): string {
   const base = `${manifest.workflowId}/${manifest.teardownId}/`;
   const at = key.indexOf(base);
   const relative = at < 0 ? '' : key.slice(at + base.length);
@@ -179,11 +241,11 @@ export function relativeFile(manifest: Pick<Manifest, 'workflowId' | 'teardownId
     normalized !== relative ||
     normalized.startsWith('../') ||
     path.posix.isAbsolute(normalized) ||
-    normalized === MANIFEST_FILE
+    [EXPORT_MANIFEST, FINAL_MANIFEST, manifestFile].includes(normalized)
   ) {
     throw new CliError(
       'ARCHIVE_MANIFEST_INVALID',
-      `the manifest names an object outside its archive: ${JSON.stringify(key)}`,
+      `${manifestFile} names an object outside its archive: ${JSON.stringify(key)}`,
     );
   }
   return normalized;
@@ -243,7 +305,7 @@ async function download(fetchImpl: typeof fetch, url: string, file: string): Pro
   if (!response.ok || !response.body) {
     throw new CliError(
       'ARCHIVE_DOWNLOAD_FAILED',
-      `${path.basename(file)}: the store answered ${response.status} (presigned URLs expire: request them again)`,
+      `${path.basename(file)}: the store answered ${response.status} (presigned URLs expire: run the command again)`,
     );
   }
   await pipeline(
@@ -268,20 +330,26 @@ function errorText(error: unknown): string {
   return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;
 }
 
-/** The human report of a check: one line per object, then the verdict. */
+/** The human report of a check: one line per manifest and per object, then the verdict. */
 export function archiveCheckText(check: ArchiveCheck): string {
-  const lines = [
-    `manifest.json  sha256 ${check.manifest.sha256}  ${check.manifest.problems.length === 0 ? (check.manifest.expectedSha256 ? 'matches the service' : 'not compared (no --sha256)') : check.manifest.problems.join('; ')}`,
-  ];
+  const lines: string[] = [];
+  for (const manifest of check.manifests) {
+    const verdict =
+      manifest.problems.length > 0
+        ? `BAD  ${manifest.file}  ${manifest.problems.join('; ')}`
+        : `ok   ${manifest.file}  sha256 ${manifest.sha256} ${manifest.expectedSha256 ? 'as the service recorded' : '(not compared: no --sha256)'}`;
+    lines.push(verdict);
+  }
   for (const object of check.objects) {
     const measured = object.bytes === null ? '' : `${object.bytes} B, ${object.records ?? '-'} records`;
+    const problems = object.problems.length > 0 ? `: ${object.problems.join('; ')}` : '';
     lines.push(
-      `${object.problems.length === 0 ? 'ok  ' : 'BAD '} ${printable(object.file)}  ${measured}${object.problems.length ? `: ${object.problems.join('; ')}` : ''}`,
+      `${object.problems.length === 0 ? 'ok  ' : 'BAD '} ${printable(object.file)}  ${measured}${problems}`,
     );
   }
   lines.push(
     check.ok
-      ? `archive of ${check.teardownId} verified: ${check.objects.length} objects match their manifest (${check.dir})`
+      ? `archive of ${check.teardownId} verified: ${check.manifests.length} manifest(s) and ${check.objects.length} objects match (${check.dir})`
       : `archive of ${check.teardownId} FAILED verification (${check.dir})`,
   );
   return lines.join('\n');

@@ -152,7 +152,9 @@ export class TeardownController {
   @Roles('auditor')
   @ApiRoute({
     summary: "A teardown's archive: the manifest and a short-lived presigned download URL per object",
-    description: 'Role `auditor`. TEARDOWN_NOT_FOUND also when the teardown has no archive yet.',
+    description:
+      'Role `auditor`. The export and, once taken, the snapshot after the cancel (`final`). ' +
+      'TEARDOWN_NOT_FOUND also when the teardown has no archive yet.',
     status: 200,
     schema: archiveDescriptionSchema,
     errors: ['TEARDOWN_NOT_FOUND', 'ARCHIVE_STORE_UNAVAILABLE'],

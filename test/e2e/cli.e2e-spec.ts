@@ -156,8 +156,14 @@ describe('dialnexa-teardown CLI (e2e)', () => {
     const sut = await cli(['archive', 'get', id, '--out', out], KEYS.auditor);
 
     expect({ code: sut.code, stderr: sut.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(sut.stdout).toContain(`archive of ${id} verified: 4 objects match their manifest`);
-    expect(sut.stdout).toContain('manifest.json  sha256');
+    // the export and the snapshot after the cancel, each with its manifest
+    expect(teardown['archive']['final']).not.toBeNull();
+    expect(sut.stdout).toContain(`archive of ${id} verified: 2 manifest(s) and 8 objects match`);
+    expect(sut.stdout).toMatch(/^ok {3}manifest\.json {2}sha256 [0-9a-f]{64} as the service recorded$/m);
+    expect(sut.stdout).toMatch(
+      /^ok {3}final\/manifest\.json {2}sha256 [0-9a-f]{64} as the service recorded$/m,
+    );
+    expect(sut.stdout).toMatch(/^ok {3}final\/leads\.ndjson\.gz {2}\d+ B, 200 records$/m);
     expect(sut.stdout).toMatch(/ok {3}leads\.ndjson\.gz {2}\d+ B, 200 records/);
     const trail = await cli(['audit', 'trail', id], KEYS.auditor);
     expect(trail.code).toBe(0);
@@ -170,7 +176,9 @@ describe('dialnexa-teardown CLI (e2e)', () => {
 
     // the copy verifies as downloaded; one flipped byte, or a dropped element, fails it
     const sha256 = String(teardown['archive']['manifestSha256']);
-    const intact = await cli(['archive', 'verify', out, '--sha256', sha256]);
+    const finalSha256 = String(teardown['archive']['final']['manifestSha256']);
+    const intact = await cli(['archive', 'verify', out, '--sha256', sha256, '--final-sha256', finalSha256]);
+    const wrongFinal = await cli(['archive', 'verify', out, '--final-sha256', sha256]);
     const corrupted = path.join(work, 'corrupted');
     await cp(out, corrupted, { recursive: true });
     const leads = await readFile(path.join(corrupted, 'leads.ndjson.gz'));
@@ -182,6 +190,10 @@ describe('dialnexa-teardown CLI (e2e)', () => {
     const json = await cli(['--json', 'archive', 'verify', corrupted]);
 
     expect(intact.code).toBe(0);
+    expect(wrongFinal.code).toBe(1);
+    expect(wrongFinal.stdout).toMatch(
+      /^BAD {2}final\/manifest\.json {2}SHA-256 is [0-9a-f]{64}, the service recorded /m,
+    );
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/BAD {2}leads\.ndjson\.gz .*SHA-256 is [0-9a-f]{64}, the manifest says/);
     expect(failed.stdout).toMatch(/BAD {2}nodes\.json .*2 records, the manifest says 3/);

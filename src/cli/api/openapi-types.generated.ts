@@ -153,7 +153,7 @@ export type paths = {
         };
         /**
          * A teardown's archive: the manifest and a short-lived presigned download URL per object
-         * @description Role `auditor`. TEARDOWN_NOT_FOUND also when the teardown has no archive yet.
+         * @description Role `auditor`. The export and, once taken, the snapshot after the cancel (`final`). TEARDOWN_NOT_FOUND also when the teardown has no archive yet.
          */
         get: operations["Teardown_archive"];
         put?: never;
@@ -461,6 +461,8 @@ export type components = {
                 /** Format: uri */
                 url: string;
             }[];
+            /** @description the snapshot taken after the cancel, once leads in transit settled (null before) */
+            final: components["schemas"]["ArchiveSnapshotDownload"] | null;
         };
         ArchiveManifest: {
             /** @enum {number} */
@@ -489,6 +491,32 @@ export type components = {
             snapshot?: "export" | "final";
             changedSinceExport?: string[];
             leadsDigest?: string;
+        };
+        ArchiveSnapshotDownload: {
+            bucket: string;
+            manifestKey: string;
+            /** @description SHA-256 of manifest.json's bytes */
+            manifestSha256: string;
+            /** Format: uri */
+            manifestUrl: string;
+            /**
+             * Format: date-time
+             * @description when the URLs stop working
+             */
+            expiresAt: string;
+            manifest: components["schemas"]["ArchiveManifest"];
+            objects: {
+                key: string;
+                bytes: number;
+                /** @description SHA-256 of the object's bytes as stored */
+                sha256: string;
+                /** @description JSON objects in it: 1 for workflow.json, elements, lines */
+                records: number;
+                contentType: string;
+                versionId: string | null;
+                /** Format: uri */
+                url: string;
+            }[];
         };
         Liveness: {
             /** @enum {string} */

@@ -27,14 +27,21 @@ export function registerArchiveCommands(program: Command, ctx: CliContext): void
 
   archive
     .command('verify')
-    .description('verify an archive downloaded earlier against its manifest.json; exit 1 on a mismatch')
+    .description('verify an archive downloaded earlier against its manifests; exit 1 on a mismatch')
     .argument('<dir>', 'the directory `archive get` wrote')
     .option(
       '--sha256 <hex>',
-      "the manifest's SHA-256 as the service recorded it (teardown.archive.manifestSha256)",
+      "manifest.json's SHA-256 as the service recorded it (teardown.archive.manifestSha256)",
     )
-    .action(async (dir: string, options: { sha256?: string }) => {
-      const check = await checkArchiveDir(path.resolve(dir), options.sha256?.toLowerCase() ?? null);
+    .option(
+      '--final-sha256 <hex>',
+      "final/manifest.json's SHA-256 as the service recorded it (teardown.archive.final.manifestSha256)",
+    )
+    .action(async (dir: string, options: { sha256?: string; finalSha256?: string }) => {
+      const check = await checkArchiveDir(path.resolve(dir), {
+        export: options.sha256?.toLowerCase() ?? null,
+        final: options.finalSha256?.toLowerCase() ?? null,
+      });
       ctx.output.result(check, () => archiveCheckText(check));
       if (!check.ok) ctx.fail();
     });
