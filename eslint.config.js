@@ -34,6 +34,8 @@ export default tseslint.config(
     // Only config/ and the start-up scripts read the environment.
     files: [
       'src/config/**',
+      'src/cli/cli.config.ts',
+      'src/cli/main.ts',
       'src/main.ts',
       'src/db/migrate.cli.ts',
       'src/db/migrations.ts',

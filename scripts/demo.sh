@@ -4,8 +4,9 @@
 # Starts PostgreSQL (database dialnexa_teardown_demo, fresh), a local Ceph S3 store with an
 # Object Lock bucket (.run/demo-ceph), the DialNexa simulator with one workflow (5 nodes, 6
 # edges, 420 leads), builds and starts the service (logs: .run/demo-service.log), then
-# scripts/demo.mjs requests the teardown of that workflow, follows it to the end and prints the
-# teardown, its audit trail and its archive manifest.
+# scripts/demo.mjs operates it with the admin CLI: requests the teardown of that workflow,
+# watches its progress to the end, shows its audit trail, downloads and verifies its archive
+# (into .run/demo-archive-<id>) and verifies the audit chain.
 #
 # Everything started here is stopped on exit, unless KEEP_RUNNING=1 (then
 # `bash scripts/demo.sh stop` stops it later). Exit status: scripts/demo.mjs's (0: completed).

@@ -1,7 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Roles } from '../auth/api-key.guard.js';
-import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { validated } from '../common/zod-validation.pipe.js';
+import { ApiRoute } from '../openapi/api-docs.decorators.js';
+import { auditEventPageSchema, verificationReportSchema } from './audit.dto.js';
 import { AuditAnchorService } from './audit-anchor.service.js';
 import { AUDIT_EVENT_TYPES } from './audit-event.js';
 import { AuditRepository } from './audit.repository.js';
@@ -24,6 +27,8 @@ const listAuditSchema = z.strictObject({
 });
 
 @Controller('v1/audit')
+@ApiTags('audit')
+@ApiBearerAuth('apiKey')
 export class AuditController {
   constructor(
     private readonly audit: AuditRepository,
@@ -33,7 +38,13 @@ export class AuditController {
   /** Oldest first; the cursor is opaque to callers (it is the last `seq` of the page). */
   @Get()
   @Roles('auditor')
-  async list(@Query(new ZodValidationPipe(listAuditSchema)) query: z.output<typeof listAuditSchema>) {
+  @ApiRoute({
+    summary: 'Audit events, oldest first',
+    description: 'Role `auditor`.',
+    status: 200,
+    schema: auditEventPageSchema,
+  })
+  async list(@Query(validated(listAuditSchema)) query: z.output<typeof listAuditSchema>) {
     const rows = await this.audit.list(
       { workflowId: query.workflowId, teardownId: query.teardownId, type: query.type },
       query.limit + 1,
@@ -46,6 +57,13 @@ export class AuditController {
   /** The chain walked event by event, then compared with the anchors in the bucket. */
   @Get('verify')
   @Roles('auditor')
+  @ApiRoute({
+    summary: 'Verify the audit chain, and the chain against its anchors in the bucket',
+    description: 'Role `auditor`. `ok: false` names the first event that does not match.',
+    status: 200,
+    schema: verificationReportSchema,
+    errors: ['ARCHIVE_STORE_UNAVAILABLE'],
+  })
   async verify() {
     return this.anchors.verify();
   }

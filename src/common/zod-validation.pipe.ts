@@ -1,4 +1,4 @@
-import { type PipeTransform } from '@nestjs/common';
+import { type ParameterDecoratorOptions, type PipeTransform } from '@nestjs/common';
 import type { z } from 'zod';
 import { DomainError } from './domain-error.js';
 import { toStorableText, truncate } from './text.js';
@@ -23,4 +23,13 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
     }));
     throw new DomainError('VALIDATION_FAILED', 'the request is not valid', { details: { fields } });
   }
+}
+
+/**
+ * `@Body(validated(schema))`, `@Query(validated(schema))`: validates the parameter with `schema`
+ * and declares it on the route, so the OpenAPI document describes it with the very schema that
+ * validates it.
+ */
+export function validated<S extends z.ZodType>(schema: S, source?: string): ParameterDecoratorOptions {
+  return { schema, pipes: [new ZodValidationPipe(schema, source)] };
 }

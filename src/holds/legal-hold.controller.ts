@@ -1,12 +1,17 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/api-key.guard.js';
 import type { Caller } from '../auth/caller.js';
 import { CurrentCaller } from '../auth/current-caller.decorator.js';
 import { PathIdPipe } from '../common/path-id.pipe.js';
-import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { validated } from '../common/zod-validation.pipe.js';
+import { ApiRoute } from '../openapi/api-docs.decorators.js';
 import {
   holdIdSchema,
+  holdPageSchema,
+  holdResourceSchema,
   listHoldsSchema,
+  placedHoldSchema,
   type ListHoldsDto,
   placeHoldSchema,
   type PlaceHoldDto,
@@ -20,16 +25,23 @@ import { LegalHoldService } from './legal-hold.service.js';
  * retryable once the hold is lifted.
  */
 @Controller('v1/holds')
+@ApiTags('holds')
+@ApiBearerAuth('apiKey')
 export class LegalHoldController {
   constructor(private readonly holds: LegalHoldService) {}
 
   @Post()
   @HttpCode(201)
   @Roles('admin')
-  async place(
-    @CurrentCaller() caller: Caller,
-    @Body(new ZodValidationPipe(placeHoldSchema)) body: PlaceHoldDto,
-  ) {
+  @ApiRoute({
+    summary: 'Place a legal hold on a workflow',
+    description:
+      'Role `admin`. Lists every teardown of the workflow that is not completed, with whether its ' +
+      'cancel or a DELETE may already have reached DialNexa.',
+    status: 201,
+    schema: placedHoldSchema,
+  })
+  async place(@CurrentCaller() caller: Caller, @Body(validated(placeHoldSchema)) body: PlaceHoldDto) {
     const { hold, teardowns } = await this.holds.place(body.workflowId, body.reason, caller.name);
     // Teardowns whose cancel was already sent cannot be stopped any more: say so.
     return { ...presentHold(hold), teardowns };
@@ -37,6 +49,14 @@ export class LegalHoldController {
 
   @Delete(':id')
   @Roles('admin')
+  @ApiRoute({
+    summary: 'Lift a legal hold',
+    description: 'Role `admin`.',
+    status: 200,
+    schema: holdResourceSchema,
+    errors: ['HOLD_NOT_FOUND', 'HOLD_ALREADY_LIFTED'],
+  })
+  @ApiParam({ name: 'id', description: 'a hold id (`hold_…`)', schema: { type: 'string' } })
   async lift(
     @CurrentCaller() caller: Caller,
     @Param('id', new PathIdPipe(holdIdSchema, 'HOLD_NOT_FOUND', 'hold')) id: string,
@@ -46,7 +66,13 @@ export class LegalHoldController {
 
   @Get()
   @Roles('admin', 'auditor')
-  async list(@Query(new ZodValidationPipe(listHoldsSchema)) query: ListHoldsDto) {
+  @ApiRoute({
+    summary: 'List legal holds',
+    description: 'Roles `admin`, `auditor`.',
+    status: 200,
+    schema: holdPageSchema,
+  })
+  async list(@Query(validated(listHoldsSchema)) query: ListHoldsDto) {
     const rows = await this.holds.list(
       { workflowId: query.workflowId, active: query.active },
       query.limit + 1,

@@ -20,3 +20,37 @@ export const listHoldsSchema = z.strictObject({
   cursor: holdIdSchema.optional(),
 });
 export type ListHoldsDto = z.output<typeof listHoldsSchema>;
+
+/** A legal hold as the API shows it (`presentHold`). */
+export const holdResourceSchema = z
+  .strictObject({
+    id: holdIdSchema,
+    workflowId: z.string(),
+    reason: z.string(),
+    placedBy: z.string(),
+    placedAt: z.string().meta({ format: 'date-time' }),
+    liftedBy: z.string().nullable(),
+    liftedAt: z.string().meta({ format: 'date-time' }).nullable(),
+  })
+  .meta({ id: 'LegalHold' });
+export type HoldResource = z.output<typeof holdResourceSchema>;
+
+/** `POST /v1/holds`: the hold, and every teardown of its workflow that was not completed. */
+export const placedHoldSchema = holdResourceSchema
+  .extend({
+    teardowns: z.array(
+      z.strictObject({
+        id: z.string(),
+        status: z.string(),
+        cancelSent: z.boolean().meta({ description: 'its cancel may have reached DialNexa' }),
+        deleteSent: z
+          .boolean()
+          .meta({ description: 'a DELETE may have reached DialNexa: the hold may be too late' }),
+      }),
+    ),
+  })
+  .meta({ id: 'PlacedLegalHold' });
+
+export const holdPageSchema = z
+  .strictObject({ data: z.array(holdResourceSchema), nextCursor: holdIdSchema.nullable() })
+  .meta({ id: 'LegalHoldPage' });

@@ -1,4 +1,5 @@
 import type { Transaction } from '../db/unit-of-work.js';
+import type { HoldResource } from './legal-hold.dto.js';
 
 export interface LegalHold {
   id: string;
@@ -40,7 +41,7 @@ export interface HeldTeardowns {
 
 export const HELD_TEARDOWNS = Symbol('HeldTeardowns');
 
-export function presentHold(hold: LegalHold) {
+export function presentHold(hold: LegalHold): HoldResource {
   return {
     id: hold.id,
     workflowId: hold.workflowId,

@@ -14,6 +14,7 @@ import {
   HealthIndicatorService,
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ArchiveStoreClient } from '../archive/archive-store.client.js';
 import { type AuthenticatedRequest, OptionalAuth, Public } from '../auth/api-key.guard.js';
@@ -23,6 +24,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { truncate } from '../common/text.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
 import { METRICS, type ReadinessMetrics } from './metrics.port.js';
+import { livenessSchema, readinessSchema } from './health.dto.js';
 import { HealthRepository } from './health.repository.js';
 import { ShutdownState } from './shutdown.state.js';
 
@@ -54,6 +56,7 @@ export interface ReadinessAnswer {
  */
 @Controller()
 @Public()
+@ApiTags('operations')
 export class HealthController {
   private readonly logger = new Logger(HealthController.name);
 
@@ -70,12 +73,21 @@ export class HealthController {
 
   @Get('healthz')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiResponse({ status: 200, standardSchema: livenessSchema, description: 'alive' })
   healthz() {
     return { status: 'ok' };
   }
 
   @Get('readyz')
   @OptionalAuth()
+  @ApiOperation({
+    summary: 'Readiness: database, bucket and DialNexa reachable; 503 from the start of shutdown',
+    description:
+      'Without authentication a failing check is named without its reason; callers with the admin role also get the reason.',
+  })
+  @ApiResponse({ status: 200, standardSchema: readinessSchema, description: 'ready' })
+  @ApiResponse({ status: 503, standardSchema: readinessSchema, description: 'a check failed, named' })
   async readyz(
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) response: Response,

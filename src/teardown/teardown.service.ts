@@ -154,14 +154,23 @@ export class TeardownService {
     return this.audit.forTeardown(id);
   }
 
-  async archiveOf(caller: Caller, id: string): Promise<ArchiveDescription> {
+  /** The export's manifest and download URLs, and the final snapshot's once it was taken. */
+  async archiveOf(
+    caller: Caller,
+    id: string,
+  ): Promise<ArchiveDescription & { final: ArchiveDescription | null }> {
     const teardown = await this.get(caller, id);
     if (!teardown.archive) {
       throw new DomainError('TEARDOWN_NOT_FOUND', `teardown ${id} has no archive yet`, {
         details: { status: teardown.status, step: teardown.step },
       });
     }
-    return this.archive.describe(teardown.archive, ARCHIVE_URL_TTL_SECONDS);
+    const { final } = teardown.archive;
+    const [exported, finalSnapshot] = await Promise.all([
+      this.archive.describe(teardown.archive, ARCHIVE_URL_TTL_SECONDS),
+      final ? this.archive.describe(final, ARCHIVE_URL_TTL_SECONDS) : null,
+    ]);
+    return { ...exported, final: finalSnapshot };
   }
 
   private seesAll(caller: Caller): boolean {
