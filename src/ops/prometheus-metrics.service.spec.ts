@@ -112,6 +112,18 @@ describe(PrometheusMetricsService.name, () => {
     expect(sumOf(samples, `${P}queue_jobs`, { state: 'queued' })).toBe(4);
   });
 
+  it('exports no rate budget and no verification result before one was measured (not a 0)', async () => {
+    const sut = new PrometheusMetricsService();
+    const names = (await scrape(sut)).map((s) => s.name);
+    expect(
+      names.filter((n) => /rate_limit$|rate_remaining$|budget_remaining$|chain_verified/.test(n)),
+    ).toEqual([]);
+    sut.chainVerified(true);
+    sut.chainVerified(true);
+    expect(sumOf(await scrape(sut), `${P}audit_chain_verified`)).toBe(1);
+    expect(await sut.metricNames()).toContain(`${P}rate_budget_remaining`);
+  });
+
   it('keeps each instance in a registry of its own', async () => {
     const a = new PrometheusMetricsService();
     const b = new PrometheusMetricsService();

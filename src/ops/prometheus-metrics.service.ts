@@ -83,27 +83,27 @@ export class PrometheusMetricsService implements Metrics {
   private readonly upstreamLimit = new Gauge({
     name: `${PREFIX}upstream_rate_limit`,
     help: "DialNexa's X-RateLimit-Limit in its latest answer: requests per window for the key.",
-    registers: [this.registry],
+    registers: [], // exposed once first set (see `expose`)
   });
   private readonly upstreamRemaining = new Gauge({
     name: `${PREFIX}upstream_rate_remaining`,
     help: "DialNexa's X-RateLimit-Remaining in its latest answer: requests left in the window.",
-    registers: [this.registry],
+    registers: [], // exposed once first set (see `expose`)
   });
   private readonly budgetRemaining = new Gauge({
     name: `${PREFIX}rate_budget_remaining`,
     help: "Tokens left in the key's current window of the shared rate budget after this process's latest reservation.",
-    registers: [this.registry],
+    registers: [], // exposed once first set (see `expose`)
   });
   private readonly chainVerifiedGauge = new Gauge({
     name: `${PREFIX}audit_chain_verified`,
     help: 'Outcome of the latest walk of the audit chain in this process: 1 verified, 0 failed (absent before the first).',
-    registers: [this.registry],
+    registers: [], // exposed once first set (see `expose`)
   });
   private readonly chainVerifiedAt = new Gauge({
     name: `${PREFIX}audit_chain_verified_timestamp_seconds`,
     help: 'Unix time of the latest walk of the audit chain in this process.',
-    registers: [this.registry],
+    registers: [], // exposed once first set (see `expose`)
   });
   private readonly readiness = new Gauge({
     name: `${PREFIX}readiness_check_up`,
@@ -185,17 +185,46 @@ export class PrometheusMetricsService implements Metrics {
   }
 
   upstreamRateLimit(limit: number | undefined, remaining: number | undefined): void {
-    if (limit !== undefined) this.upstreamLimit.set(limit);
-    if (remaining !== undefined) this.upstreamRemaining.set(remaining);
+    if (limit !== undefined) this.expose(this.upstreamLimit).set(limit);
+    if (remaining !== undefined) this.expose(this.upstreamRemaining).set(remaining);
   }
 
   rateBudgetRemaining(tokens: number): void {
-    this.budgetRemaining.set(tokens);
+    this.expose(this.budgetRemaining).set(tokens);
   }
 
   chainVerified(ok: boolean): void {
-    this.chainVerifiedGauge.set(ok ? 1 : 0);
-    this.chainVerifiedAt.set(Date.now() / 1000);
+    this.expose(this.chainVerifiedGauge).set(ok ? 1 : 0);
+    this.expose(this.chainVerifiedAt).set(Date.now() / 1000);
+  }
+
+  /** Every metric name this service exports, those not exposed yet included (for tests of queries). */
+  async metricNames(): Promise<string[]> {
+    const registered = (await this.registry.getMetricsAsJSON()).map((m) => ({
+      name: m.name,
+      type: String(m.type),
+    }));
+    const lazy = [
+      this.upstreamLimit,
+      this.upstreamRemaining,
+      this.budgetRemaining,
+      this.chainVerifiedGauge,
+      this.chainVerifiedAt,
+    ];
+    const all = [
+      ...registered,
+      ...(await Promise.all(lazy.map(async (g) => (await g.get()).name))).map((name) => ({
+        name,
+        type: 'gauge',
+      })),
+    ];
+    return [
+      ...new Set(
+        all.flatMap(({ name, type }) =>
+          type === 'histogram' ? [name, `${name}_bucket`, `${name}_sum`, `${name}_count`] : [name],
+        ),
+      ),
+    ];
   }
 
   readinessChecked(check: string, ok: boolean): void {
@@ -214,6 +243,16 @@ export class PrometheusMetricsService implements Metrics {
   async scrape(): Promise<{ contentType: string; text: string }> {
     await Promise.all([...this.sources].map(([name, source]) => this.read(name, source)));
     return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+
+  /**
+   * An unlabelled gauge reads 0 until it is set, which would say "no rate budget left" or "the chain
+   * failed verification" before anything was measured: such gauges join the registry once set.
+   */
+  private expose(gauge: Gauge): Gauge {
+    if (!this.registry.getSingleMetric((gauge as unknown as { name: string }).name))
+      this.registry.registerMetric(gauge);
+    return gauge;
   }
 
   private async read(name: string, source: ScrapeSource): Promise<void> {

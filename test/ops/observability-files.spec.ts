@@ -16,15 +16,7 @@ interface Panel {
 
 /** Every metric name the service exports, with the series names of its histograms. */
 async function exportedNames(): Promise<Set<string>> {
-  const metrics = await new PrometheusMetricsService().registry.getMetricsAsJSON();
-  const names = new Set<string>();
-  for (const metric of metrics) {
-    names.add(metric.name);
-    if (String(metric.type) === 'histogram') {
-      for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${metric.name}${suffix}`);
-    }
-  }
-  return names;
+  return new Set(await new PrometheusMetricsService().metricNames());
 }
 
 /** The metric names a PromQL expression reads (ours, the defaults', Prometheus' own). */
