@@ -12,6 +12,7 @@ import {
 } from './dialnexa.error.js';
 import type { CancelOutcome, DialnexaResource, JsonObject, ListPage, PageMeta } from './dialnexa.types.js';
 import { pagesAhead } from './pages-ahead.js';
+import type { RequestTally } from './request-tally.js';
 import {
   type Clock,
   InProcessRateGate,
@@ -45,6 +46,8 @@ export const DIALNEXA_CLIENT_DEPS = Symbol('DIALNEXA_CLIENT_DEPS');
 export interface RequestOptions {
   /** Ends waits and the request in flight; once aborted, nothing more is sent. */
   signal?: AbortSignal;
+  /** Counts each attempt sent on behalf of one teardown. */
+  tally?: RequestTally;
 }
 
 /** For the requests that change a workflow upstream (cancel, DELETE): see DestructiveCallGate. */
@@ -73,6 +76,7 @@ interface Call extends UpstreamRequestContext {
   query?: string;
   retry: RetryPolicy;
   signal?: AbortSignal;
+  tally?: RequestTally;
   beforeSend?: () => Promise<void>;
   afterAnswer?: (status: number) => Promise<void>;
 }
@@ -205,21 +209,44 @@ export class DialnexaClient implements OnApplicationShutdown {
     resource: DialnexaResource,
     opts: RequestOptions & { status?: string } = {},
   ): AsyncGenerator<ListPage> {
-    const path = `${this.workflowPath(workflowId)}/${resource}`;
-    const filter = opts.status === undefined ? '' : `&status=${encodeURIComponent(opts.status)}`;
-    const fetchPage = async (page: number, signal: AbortSignal | undefined): Promise<() => ListPage> => {
-      const call: Call = {
-        method: 'GET',
-        path,
-        query: `page=${page}&limit=${PAGE_LIMIT}${filter}`,
-        retry: 'idempotent',
-        signal,
-      };
-      const reply = await this.send(call);
-      if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
-      return () => ({ ...this.parseList(call, reply, page), page });
-    };
+    const fetchPage = (page: number, signal: AbortSignal | undefined): Promise<() => ListPage> =>
+      this.fetchPage(workflowId, resource, page, PAGE_LIMIT, { ...opts, signal });
     return pagesAhead(fetchPage, { concurrency: this.config.pageConcurrency, signal: opts.signal });
+  }
+
+  /**
+   * How many items a collection holds (with `status`, how many have it), in one request: page 1
+   * with `limit=1`, read for its `meta.total`. A list served without meta is the whole list.
+   */
+  async count(
+    workflowId: string,
+    resource: DialnexaResource,
+    opts: RequestOptions & { status?: string } = {},
+  ): Promise<number> {
+    const parse = await this.fetchPage(workflowId, resource, 1, 1, opts);
+    const first = parse();
+    return first.meta?.total ?? first.items.length;
+  }
+
+  private async fetchPage(
+    workflowId: string,
+    resource: DialnexaResource,
+    page: number,
+    limit: number,
+    opts: RequestOptions & { status?: string },
+  ): Promise<() => ListPage> {
+    const filter = opts.status === undefined ? '' : `&status=${encodeURIComponent(opts.status)}`;
+    const call: Call = {
+      method: 'GET',
+      path: `${this.workflowPath(workflowId)}/${resource}`,
+      query: `page=${page}&limit=${limit}${filter}`,
+      retry: 'idempotent',
+      signal: opts.signal,
+      tally: opts.tally,
+    };
+    const reply = await this.send(call);
+    if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
+    return () => ({ ...this.parseList(call, reply, page), page });
   }
 
   /** Nodes or edges, which are few: the whole list in memory. `total` is DialNexa's own count. */
@@ -301,7 +328,7 @@ export class DialnexaClient implements OnApplicationShutdown {
   }
 
   private async getObject(path: string, opts: RequestOptions): Promise<JsonObject> {
-    const call: Call = { method: 'GET', path, retry: 'idempotent', signal: opts.signal };
+    const call: Call = { method: 'GET', path, retry: 'idempotent', signal: opts.signal, tally: opts.tally };
     const reply = await this.send(call);
     if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
     const { payload } = unwrap(this.parseJson(call, reply));
@@ -370,6 +397,7 @@ export class DialnexaClient implements OnApplicationShutdown {
       if (signal?.aborted) throw signal.reason;
       await call.beforeSend?.();
       sent++;
+      call.tally?.add();
       const started = this.clock();
       let reply: Reply;
       try {
