@@ -12,6 +12,7 @@ import {
 } from './dialnexa.error.js';
 import type { CancelOutcome, DialnexaResource, JsonObject, ListPage, PageMeta } from './dialnexa.types.js';
 import { pagesAhead } from './pages-ahead.js';
+import { type KnownRateLimit, RateWindowTracker } from './rate-window.js';
 import type { RequestTally } from './request-tally.js';
 import {
   type Clock,
@@ -151,6 +152,7 @@ export class DialnexaClient implements OnApplicationShutdown {
   private readonly random: () => number;
   private readonly gate: RateGate;
   private readonly logger: DialnexaLogger;
+  private readonly rateWindow = new RateWindowTracker();
   private closed = false;
 
   constructor(
@@ -313,6 +315,11 @@ export class DialnexaClient implements OnApplicationShutdown {
     throw this.statusError(call, reply);
   }
 
+  /** DialNexa's stated limit for the key, once an answer named it: for estimates of the time left. */
+  knownRateLimit(): KnownRateLimit | null {
+    return this.rateWindow.known();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -412,7 +419,9 @@ export class DialnexaClient implements OnApplicationShutdown {
         }
         throw mapped;
       }
-      this.gate.observe(rateLimitHeaders(reply.headers), reply.status);
+      const limits = rateLimitHeaders(reply.headers);
+      this.gate.observe(limits, reply.status);
+      this.rateWindow.observe(limits, this.clock());
       await call.afterAnswer?.(reply.status);
       this.logger.debug(
         `${call.method} ${call.path} ${reply.status} ${this.clock() - started}ms attempt ${sent}`,

@@ -28,6 +28,10 @@ export function presentTeardown(teardown: Teardown, approvals: readonly Approval
       step: teardown.step,
       leadsExported: teardown.leadsExported,
       leadsTotal: teardown.leadsTotal,
+      upstreamRequests: teardown.upstreamRequests,
+      upstreamRequestsLeft: teardown.estimate?.requestsLeft ?? null,
+      secondsLeft: teardown.estimate?.secondsLeft ?? null,
+      estimatedAt: teardown.estimate?.at.toISOString() ?? null,
     },
     archive: archive
       ? {

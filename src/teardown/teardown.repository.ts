@@ -14,6 +14,7 @@ import { LegalHoldRepository } from '../holds/legal-hold.repository.js';
 import {
   ACTIVE_STATUSES,
   type NewTeardown,
+  type ProgressEstimate,
   RUNNING_STATUSES,
   type Teardown,
   type TeardownStatus,
@@ -38,6 +39,8 @@ export interface TeardownPatch {
   step?: TeardownStep;
   leadsExported?: number;
   leadsTotal?: number | null;
+  upstreamRequests?: number;
+  estimate?: ProgressEstimate | null;
   archive?: ArchiveRef;
   cancelledAt?: Date;
   deletePending?: boolean;
@@ -464,6 +467,12 @@ function toData(patch: TeardownPatch): Prisma.TeardownUpdateManyMutationInput {
   }
   if (patch.leadsExported !== undefined) data.leadsExported = patch.leadsExported;
   if (patch.leadsTotal !== undefined) data.leadsTotal = patch.leadsTotal;
+  if (patch.upstreamRequests !== undefined) data.upstreamRequests = patch.upstreamRequests;
+  if (patch.estimate !== undefined) {
+    data.upstreamRequestsLeft = patch.estimate?.requestsLeft ?? null;
+    data.secondsLeft = patch.estimate?.secondsLeft ?? null;
+    data.estimatedAt = patch.estimate?.at ?? null;
+  }
   if (patch.archive !== undefined) data.archive = patch.archive as unknown as Prisma.InputJsonValue;
   if (patch.cancelledAt !== undefined) data.cancelledAt = patch.cancelledAt;
   if (patch.deletePending !== undefined) data.deletePending = patch.deletePending;
@@ -500,6 +509,10 @@ function toDomain(row: Row): Teardown {
     leaseExpiresAt: row.leaseExpiresAt,
     leadsExported: row.leadsExported,
     leadsTotal: row.leadsTotal,
+    upstreamRequests: row.upstreamRequests,
+    estimate: row.estimatedAt
+      ? { requestsLeft: row.upstreamRequestsLeft, secondsLeft: row.secondsLeft, at: row.estimatedAt }
+      : null,
     cancelSentAt: row.cancelSentAt,
     cancelledAt: row.cancelledAt,
     deletePending: row.deletePending,
