@@ -209,11 +209,15 @@ export class DialnexaClient implements OnApplicationShutdown {
   pages(
     workflowId: string,
     resource: DialnexaResource,
-    opts: RequestOptions & { status?: string } = {},
+    opts: RequestOptions & { status?: string; firstPage?: number } = {},
   ): AsyncGenerator<ListPage> {
     const fetchPage = (page: number, signal: AbortSignal | undefined): Promise<() => ListPage> =>
       this.fetchPage(workflowId, resource, page, PAGE_LIMIT, { ...opts, signal });
-    return pagesAhead(fetchPage, { concurrency: this.config.pageConcurrency, signal: opts.signal });
+    return pagesAhead(fetchPage, {
+      concurrency: this.config.pageConcurrency,
+      signal: opts.signal,
+      firstPage: opts.firstPage,
+    });
   }
 
   /**

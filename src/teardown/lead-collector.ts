@@ -5,6 +5,14 @@ import { type IdSet, LeadIdSet } from './lead-id-set.js';
 export interface LeadPage {
   items: JsonObject[];
   meta: { total: number } | undefined;
+  /** The page number; pages are read in order. */
+  page?: number;
+}
+
+/** The leads of one page not listed before, and the page's number. */
+export interface DistinctLeadPage {
+  page: number;
+  leads: JsonObject[];
 }
 
 /**
@@ -34,7 +42,18 @@ export class LeadCollector {
   }
 
   async *leads(): AsyncGenerator<JsonObject> {
+    for await (const page of this.distinctPages()) yield* page.leads;
+  }
+
+  /**
+   * The same, a page at a time: what a resumable export needs to end its parts at page boundaries.
+   * The count check runs after the last page, on every lead seen (those a restored set holds too).
+   */
+  async *distinctPages(): AsyncGenerator<DistinctLeadPage> {
+    let number = 0;
     for await (const page of this.pages) {
+      number = page.page ?? number + 1;
+      const leads: JsonObject[] = [];
       if (page.meta) {
         if (this.reportedTotal === null) this.seen.reserve(page.meta.total);
         this.reportedTotal = page.meta.total;
@@ -50,8 +69,9 @@ export class LeadCollector {
           this.duplicates += 1;
           continue;
         }
-        yield lead;
+        leads.push(lead);
       }
+      yield { page: number, leads };
     }
     if (this.reportedTotal !== null && this.seen.size < this.reportedTotal) {
       throw new DomainError(

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchiveService, type WriteFence } from '../archive/archive.service.js';
+import type { OpenLeads } from '../archive/resumable-leads-writer.js';
 import type { ArchiveRef } from '../archive/manifest.js';
 import { AuditAnchorService } from '../audit/audit-anchor.service.js';
 import { type NewAuditEvent, SYSTEM_ACTOR } from '../audit/audit-event.js';
@@ -13,6 +14,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
 import { DestructiveCallGate } from './destructive-call.gate.js';
 import { LeadCollector } from './lead-collector.js';
+import { LeadIdSet } from './lead-id-set.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { SettleWaiter } from './settle-waiter.js';
@@ -189,13 +191,31 @@ export class TeardownRunner {
       const workflow = await this.dialnexa.getWorkflow(workflowId, { signal, tally });
       const nodes = await this.dialnexa.listAll(workflowId, 'nodes', { signal, tally });
       const edges = await this.dialnexa.listAll(workflowId, 'edges', { signal, tally });
-      const collector = new LeadCollector(this.dialnexa.pages(workflowId, 'leads', { signal, tally }));
+      let collector: LeadCollector | null = null;
       const progress = new ProgressReporter(
         this.teardowns,
         teardown,
-        () => collector.totalReported,
+        () => collector?.totalReported ?? null,
         upstream,
       );
+      // The leads are listed from page 1, or, when an earlier attempt recorded uploaded parts, from
+      // the page after them with the de-duplication set those parts recorded.
+      const open: OpenLeads = ({ firstPage, seeds, fingerprints }) => {
+        const seen = new LeadIdSet(seeds ?? undefined);
+        for (const part of fingerprints) seen.restore(part);
+        seen.journal();
+        const listing = new LeadCollector(
+          this.dialnexa.pages(workflowId, 'leads', { signal, tally, firstPage }),
+          seen,
+        );
+        collector = listing;
+        return {
+          pages: progress.guard(listing.distinctPages()),
+          seeds: seen.seeds,
+          takeFingerprints: () => seen.takeAdded(),
+          totalReported: () => listing.totalReported,
+        };
+      };
       try {
         archive = await this.archive.export(
           target,
@@ -203,8 +223,8 @@ export class TeardownRunner {
             workflow,
             nodes: nodes.items,
             edges: edges.items,
-            leads: progress.guard(collector.leads()),
-            leadsTotalReported: () => collector.totalReported,
+            resumable: { open, checkpoints: this.teardowns.leadsCheckpoints(teardown) },
+            leadsTotalReported: () => collector?.totalReported ?? null,
             leadHistory: teardown.includeLeadHistory ? this.leadHistories(teardown, signal) : undefined,
           },
           (exported) => progress.report(exported),
@@ -215,10 +235,9 @@ export class TeardownRunner {
       } finally {
         await progress.stop();
       }
-      if (collector.duplicates > 0) {
-        this.logger.log(
-          `teardown ${teardown.id}: ${collector.duplicates} leads listed twice were archived once`,
-        );
+      const duplicates = (collector as LeadCollector | null)?.duplicates ?? 0;
+      if (duplicates > 0) {
+        this.logger.log(`teardown ${teardown.id}: ${duplicates} leads listed twice were archived once`);
       }
     }
     return this.advance(teardown, 'export', { archive, leadsExported: archive.counts.leads });

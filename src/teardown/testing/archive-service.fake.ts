@@ -47,7 +47,11 @@ export class FakeArchiveService {
     this.throwIfFailing('export');
     await fence.check();
     let leads = 0;
-    for await (const _lead of source.leads) onLeads((leads += 1));
+    if (source.resumable) {
+      const opened = source.resumable.open({ firstPage: 1, seeds: null, fingerprints: [] });
+      for await (const page of opened.pages) onLeads((leads += page.leads.length));
+    }
+    for await (const _lead of source.leads ?? []) onLeads((leads += 1));
     if (source.leadHistory) {
       this.beforeHistory?.();
       for await (const _history of source.leadHistory);
