@@ -50,7 +50,7 @@ export interface ResumableWriteOptions {
 }
 
 /** Room past the part size for the page that fills a part (a part ends at a page boundary). */
-const PAGE_ROOM_BYTES = 1024 * 1024;
+const PAGE_ROOM_BYTES = 256 * 1024;
 
 /**
  * Writes `leads.ndjson.gz` so that a crash costs at most one part: each multipart part is a gzip
