@@ -221,4 +221,30 @@ describe('resuming an export in the middle', () => {
     expect(Math.min(...leadPagesRequested(workflowId))).toBe(1);
     await expect(sut.verify(ref)).resolves.toMatchObject({ counts: { leads: 3_000 } });
   }, 120_000);
+
+  it('starts again from page 1 when DialNexa lists fewer leads than when the last part was recorded', async () => {
+    const workflowId = addWorkflow(buildLeads(3_000));
+    const target = { teardownId: newTeardownId(), workflowId };
+    const checkpoints = new MemoryCheckpoints();
+    const crash = new AbortController();
+    checkpoints.afterPart = () => crash.abort(new Error('killed after one part'));
+    await expect(exportOnce(target, checkpoints, crash.signal)).rejects.toBeDefined();
+    // as if leads were removed upstream since: pages after the part may have shifted under it
+    checkpoints.upload!.parts[0]!.leadsTotalReported = 3_050;
+    const { key, uploadId } = checkpoints.upload!;
+    checkpoints.afterPart = null;
+
+    await expect(exportOnce(target, checkpoints)).rejects.toMatchObject({
+      code: 'ARCHIVE_INCOMPLETE',
+      retryable: true,
+      message: expect.stringContaining('starts again from page 1'),
+    });
+    expect(checkpoints.upload).toBeNull();
+    await expect(store.listParts(key, uploadId)).resolves.toBeNull(); // the upload was aborted
+
+    sim.clearRequests();
+    const ref = await exportOnce(target, checkpoints);
+    expect(Math.min(...leadPagesRequested(workflowId))).toBe(1);
+    await expect(sut.verify(ref)).resolves.toMatchObject({ counts: { leads: 3_000 } });
+  }, 120_000);
 });
