@@ -1,5 +1,6 @@
 import { DomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
+import type { OpenLeads } from '../archive/resumable-leads-writer.js';
 import { type IdSet, LeadIdSet } from './lead-id-set.js';
 
 export interface LeadPage {
@@ -81,4 +82,30 @@ export class LeadCollector {
       );
     }
   }
+}
+
+/**
+ * The export's leads as a resumable export reads them: listed from `firstPage` (page 1, or the
+ * page after the parts an earlier attempt recorded), de-duplicated against a set rebuilt from the
+ * fingerprints those parts recorded, and journaling the fingerprints of each new part. `opened`
+ * receives the collector of each listing (its total and duplicates); `wrap` guards the pages.
+ */
+export function resumableLeads(
+  list: (firstPage: number) => AsyncIterable<LeadPage>,
+  opened: (collector: LeadCollector) => void,
+  wrap: (pages: AsyncIterable<DistinctLeadPage>) => AsyncIterable<DistinctLeadPage> = (pages) => pages,
+): OpenLeads {
+  return ({ firstPage, seeds, fingerprints }) => {
+    const seen = new LeadIdSet(seeds ?? undefined);
+    for (const part of fingerprints) seen.restore(part);
+    seen.journal();
+    const collector = new LeadCollector(list(firstPage), seen);
+    opened(collector);
+    return {
+      pages: wrap(collector.distinctPages()),
+      seeds: seen.seeds,
+      takeFingerprints: () => seen.takeAdded(),
+      totalReported: () => collector.totalReported,
+    };
+  };
 }

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchiveService, type WriteFence } from '../archive/archive.service.js';
-import type { OpenLeads } from '../archive/resumable-leads-writer.js';
 import type { ArchiveRef } from '../archive/manifest.js';
 import { AuditAnchorService } from '../audit/audit-anchor.service.js';
 import { type NewAuditEvent, SYSTEM_ACTOR } from '../audit/audit-event.js';
@@ -13,8 +12,7 @@ import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
 import { DestructiveCallGate } from './destructive-call.gate.js';
-import { LeadCollector } from './lead-collector.js';
-import { LeadIdSet } from './lead-id-set.js';
+import { LeadCollector, resumableLeads } from './lead-collector.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { SettleWaiter } from './settle-waiter.js';
@@ -198,24 +196,11 @@ export class TeardownRunner {
         () => collector?.totalReported ?? null,
         upstream,
       );
-      // The leads are listed from page 1, or, when an earlier attempt recorded uploaded parts, from
-      // the page after them with the de-duplication set those parts recorded.
-      const open: OpenLeads = ({ firstPage, seeds, fingerprints }) => {
-        const seen = new LeadIdSet(seeds ?? undefined);
-        for (const part of fingerprints) seen.restore(part);
-        seen.journal();
-        const listing = new LeadCollector(
-          this.dialnexa.pages(workflowId, 'leads', { signal, tally, firstPage }),
-          seen,
-        );
-        collector = listing;
-        return {
-          pages: progress.guard(listing.distinctPages()),
-          seeds: seen.seeds,
-          takeFingerprints: () => seen.takeAdded(),
-          totalReported: () => listing.totalReported,
-        };
-      };
+      const open = resumableLeads(
+        (firstPage) => this.dialnexa.pages(workflowId, 'leads', { signal, tally, firstPage }),
+        (listing) => (collector = listing),
+        (pages) => progress.guard(pages),
+      );
       try {
         archive = await this.archive.export(
           target,

@@ -15,12 +15,10 @@ import { gunzipSync } from 'node:zlib';
 import { ArchiveService, type ArchiveTarget, type WriteFence } from '../../src/archive/archive.service.js';
 import { ArchiveStoreClient } from '../../src/archive/archive-store.client.js';
 import type { LeadsCheckpoints, LeadsUpload } from '../../src/archive/leads-checkpoint.js';
-import type { OpenLeads } from '../../src/archive/resumable-leads-writer.js';
 import { newTeardownId } from '../../src/common/ids.js';
 import type { AppConfig } from '../../src/config/app.config.js';
 import { DialnexaClient } from '../../src/dialnexa/dialnexa.client.js';
-import { LeadCollector } from '../../src/teardown/lead-collector.js';
-import { LeadIdSet } from '../../src/teardown/lead-id-set.js';
+import { type LeadCollector, resumableLeads } from '../../src/teardown/lead-collector.js';
 import { DEFAULT_API_KEY, DialnexaSimulator } from '../simulator/dialnexa-simulator.ts';
 import { buildConfig, requireS3 } from '../support/int-env.js';
 
@@ -119,22 +117,10 @@ describe('resuming an export in the middle', () => {
     signal?: AbortSignal,
   ): Promise<ReturnType<ArchiveService['export']>> {
     let collector: LeadCollector | null = null;
-    const open: OpenLeads = ({ firstPage, seeds, fingerprints }) => {
-      const seen = new LeadIdSet(seeds ?? undefined);
-      for (const part of fingerprints) seen.restore(part);
-      seen.journal();
-      const listing = new LeadCollector(
-        dialnexa.pages(target.workflowId, 'leads', { firstPage, signal }),
-        seen,
-      );
-      collector = listing;
-      return {
-        pages: listing.distinctPages(),
-        seeds: seen.seeds,
-        takeFingerprints: () => seen.takeAdded(),
-        totalReported: () => listing.totalReported,
-      };
-    };
+    const open = resumableLeads(
+      (firstPage) => dialnexa.pages(target.workflowId, 'leads', { firstPage, signal }),
+      (listing) => (collector = listing),
+    );
     const fence: WriteFence = { check: () => Promise.resolve(), signal };
     return sut.export(
       target,
