@@ -8,7 +8,13 @@
  * store's minimum), leads made of incompressible text so that a few thousand fill a part.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AbortMultipartUploadCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -94,14 +100,31 @@ describe('resuming an export in the middle', () => {
   });
 
   afterAll(async () => {
+    // ~40 MB that nothing locks: given back to the shared store
+    for (const workflowId of workflows) {
+      const versions = await s3.send(
+        new ListObjectVersionsCommand({
+          Bucket: config.s3.bucket,
+          Prefix: `${config.archive.prefix}${workflowId}/`,
+        }),
+      );
+      for (const v of versions.Versions ?? []) {
+        await s3.send(
+          new DeleteObjectCommand({ Bucket: config.s3.bucket, Key: v.Key, VersionId: v.VersionId }),
+        );
+      }
+    }
     await dialnexa?.close();
     store?.onApplicationShutdown();
     s3?.destroy();
     await sim?.stop();
   });
 
+  const workflows: string[] = [];
+
   function addWorkflow(leads: Array<Record<string, unknown>>): string {
     const id = `wfl_${randomBytes(6).toString('hex')}`;
+    workflows.push(id);
     return sim.addServedWorkflow({
       workflow: { id, name: 'resume', status: 'active' },
       nodes: [{ id: 'node_a', node_type: 'VOICE_CALL' }],
