@@ -11,6 +11,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   PutObjectRetentionCommand,
   S3Client,
@@ -64,6 +65,13 @@ export interface StreamWriteOptions extends WriteOptions {
    * must name its metadata before its first part, so it carries only `metadata`.
    */
   metadataAtEnd?: () => Record<string, string>;
+}
+
+/** A part an upload holds, as the store lists it. */
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  bytes: number;
 }
 
 export interface ObjectHead {
@@ -351,6 +359,124 @@ export class ArchiveStoreClient implements OnApplicationShutdown {
         retryable: true,
       });
     return { key, versionId: head.versionId };
+  }
+
+  // A multipart upload driven part by part, for an export that must survive a crash: the caller
+  // records each part (its number and ETag) and a later attempt continues the same upload.
+
+  /** Starts a multipart upload; the key appears only once it is completed. */
+  async createUpload(key: string, contentType: string, options: WriteOptions = {}): Promise<string> {
+    const { retention, metadata, signal } = options;
+    const created = await this.call('upload', key, () =>
+      this.s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ContentType: contentType,
+          Metadata: metadata,
+          ObjectLockMode: retention?.mode,
+          ObjectLockRetainUntilDate: retention?.retainUntil,
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    if (!created.UploadId)
+      throw this.wrap('upload', key, new Error('CreateMultipartUpload returned no UploadId'));
+    return created.UploadId;
+  }
+
+  /** One part, with its Content-MD5; answers its ETag. Sending a part number again replaces it. */
+  async uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    bytes: Buffer,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const out = await this.call('upload', key, () =>
+      this.s3.send(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: bytes,
+          ContentLength: bytes.length,
+          ContentMD5: digest('md5', bytes),
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    if (!out.ETag) throw this.wrap('upload', key, new Error(`UploadPart ${partNumber} returned no ETag`));
+    return out.ETag;
+  }
+
+  /** The parts the store holds for an upload, in order; null when the upload is gone (aborted, expired, completed). */
+  async listParts(key: string, uploadId: string): Promise<UploadedPart[] | null> {
+    const parts: UploadedPart[] = [];
+    let marker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.s3.send(
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumberMarker: marker,
+          }),
+        );
+        for (const part of page.Parts ?? []) {
+          if (part.PartNumber !== undefined && part.ETag !== undefined)
+            parts.push({ partNumber: part.PartNumber, etag: part.ETag, bytes: part.Size ?? 0 });
+        }
+        if (!page.IsTruncated || page.NextPartNumberMarker === undefined) break;
+        marker = page.NextPartNumberMarker;
+      }
+    } catch (error) {
+      if (errorName(error) === 'NoSuchUpload' || isNotFound(error)) return null;
+      throw this.wrap('list parts', key, error);
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  /** Completes an upload (fenced, `If-None-Match: *`); its version is read back from the object. */
+  async completeUpload(
+    key: string,
+    uploadId: string,
+    parts: ReadonlyArray<Pick<UploadedPart, 'partNumber' | 'etag'>>,
+    options: Pick<WriteOptions, 'fence' | 'signal'> = {},
+  ): Promise<StoredObject> {
+    await options.fence?.();
+    await this.call('upload', key, () =>
+      this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+          IfNoneMatch: '*',
+        }),
+        { abortSignal: options.signal },
+      ),
+    );
+    const head = await this.head(key);
+    if (!head)
+      throw new DomainError('ARCHIVE_WRITE_FAILED', `${key} is missing right after its upload`, {
+        retryable: true,
+      });
+    return { key, versionId: head.versionId };
+  }
+
+  /** Gives up an upload and its parts; one already gone is no failure. */
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.s3.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+      );
+    } catch (error) {
+      if (errorName(error) === 'NoSuchUpload' || isNotFound(error)) return;
+      throw this.wrap('abort upload', key, error);
+    }
   }
 
   async head(key: string, versionId?: string | null): Promise<ObjectHead | null> {

@@ -30,7 +30,9 @@ import {
   parseManifest,
   serializeManifest,
 } from './manifest.js';
+import type { LeadsCheckpoints } from './leads-checkpoint.js';
 import { type NdjsonReading, readNdjson, writeNdjson } from './ndjson.js';
+import { type OpenLeads, ResumableLeadsWriter, type WrittenLeads } from './resumable-leads-writer.js';
 
 export interface ArchiveTarget {
   teardownId: string;
@@ -42,10 +44,18 @@ export interface ExportSource {
   workflow: JsonObject;
   nodes: JsonObject[];
   edges: JsonObject[];
-  /** Throws (and so aborts the upload, leaving no manifest) when the listing was incomplete. */
-  leads: AsyncIterable<JsonObject>;
+  /**
+   * Throws (and so aborts the upload, leaving no manifest) when the listing was incomplete. Not
+   * read when `resumable` is given.
+   */
+  leads?: AsyncIterable<JsonObject>;
   leadsTotalReported: () => number | null;
   leadHistory?: AsyncIterable<JsonObject>;
+  /**
+   * Makes the leads object resumable in the middle (see ResumableLeadsWriter): the leads are then
+   * read from `open`, page by page, and `leads` is not read.
+   */
+  resumable?: { open: OpenLeads; checkpoints: LeadsCheckpoints };
 }
 
 /**
@@ -116,11 +126,19 @@ const GZIP_TYPE = 'application/gzip';
 @Injectable()
 export class ArchiveService {
   private readonly logger = new Logger(ArchiveService.name);
+  private readonly resumableWriter: ResumableLeadsWriter;
 
   constructor(
     private readonly store: ArchiveStoreClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.resumableWriter = new ResumableLeadsWriter(
+      store,
+      store.partBuffers,
+      config.archive.partSizeBytes,
+      GZIP_LEVEL,
+    );
+  }
 
   /**
    * The archive a previous attempt of this teardown completed, if its manifest exists: a process
@@ -163,7 +181,9 @@ export class ArchiveService {
     objects.push(await this.writeJson(`${dir}workflow.json`, source.workflow, 1, fence));
     objects.push(await this.writeJson(`${dir}nodes.json`, source.nodes, source.nodes.length, fence));
     objects.push(await this.writeJson(`${dir}edges.json`, source.edges, source.edges.length, fence));
-    const leads = await this.writeNdjson(`${dir}leads.ndjson.gz`, source.leads, onLeads, fence);
+    const leads = source.resumable
+      ? await this.writeResumableLeads(`${dir}leads.ndjson.gz`, source.resumable, onLeads, fence)
+      : await this.writeNdjson(`${dir}leads.ndjson.gz`, source.leads ?? noLeads(), onLeads, fence);
     objects.push(leads.object);
     if (source.leadHistory) {
       const history = await this.writeNdjson(
@@ -459,6 +479,51 @@ export class ArchiveService {
     };
   }
 
+  /** The leads, in parts recorded as they go up, so that a crash costs at most one part. */
+  private async writeResumableLeads(
+    key: string,
+    resumable: { open: OpenLeads; checkpoints: LeadsCheckpoints },
+    onRecords: (count: number) => void,
+    fence: WriteFence,
+  ): Promise<{ object: ManifestObject; digest: string; adopted: boolean }> {
+    const adopted = await this.adopt(key, GZIP_TYPE);
+    if (adopted) {
+      await resumable.checkpoints.clear();
+      onRecords(adopted.object.records);
+      return { ...adopted, adopted: true };
+    }
+    const retention = this.retention();
+    let written: WrittenLeads;
+    try {
+      written = await this.resumableWriter.write(key, GZIP_TYPE, resumable.open, resumable.checkpoints, {
+        retention,
+        fence: () => fence.check(),
+        signal: fence.signal,
+        onRecords,
+        metadataOf: (sha, records) => ({ [META_SHA256]: sha, [META_RECORDS]: String(records) }),
+      });
+    } catch (error) {
+      if (error instanceof ObjectExistsError) {
+        await resumable.checkpoints.clear();
+        return { ...(await this.adoptWithDigest(key)), adopted: true };
+      }
+      throw asDomainError(error, key);
+    }
+    if (retention) await this.ensureRetention(written.stored, retention);
+    return {
+      object: {
+        key,
+        bytes: written.bytes,
+        sha256: written.sha256,
+        records: written.records,
+        contentType: GZIP_TYPE,
+        versionId: written.stored.versionId,
+      },
+      digest: written.leadsDigest,
+      adopted: false,
+    };
+  }
+
   /**
    * The object an earlier attempt completed at `key`, if any, read back in full: it is adopted
    * only when its bytes match the SHA-256 and record count stored on it. An object written in a
@@ -612,6 +677,8 @@ class DigestStream extends Transform {
     return this.hash.copy().digest('hex');
   }
 }
+
+async function* noLeads(): AsyncGenerator<JsonObject> {}
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');

@@ -48,3 +48,22 @@ describe(LeadsDigest.name, () => {
     expect(digestOf([])).toBe('0'.repeat(64));
   });
 });
+
+describe('LeadsDigest.fromHex', () => {
+  it('goes on with the sum a checkpoint wrote: the same digest as one that never stopped', () => {
+    const lines = Array.from({ length: 50 }, (_, i) => Buffer.from(`{"id":"wlead_${i}"}\n`));
+    const whole = new LeadsDigest();
+    lines.forEach((line) => whole.addLine(line));
+    const first = new LeadsDigest();
+    lines.slice(0, 20).forEach((line) => first.addLine(line));
+
+    const sut = LeadsDigest.fromHex(first.hex());
+    lines.slice(20).forEach((line) => sut.addLine(line));
+
+    expect(sut.hex()).toBe(whole.hex());
+  });
+
+  it('refuses what is not a digest', () => {
+    expect(() => LeadsDigest.fromHex('xyz')).toThrow(RangeError);
+  });
+});

@@ -16,6 +16,14 @@ export class LeadsDigest {
   /** Most significant lane first, as the hex digits are written. */
   private readonly lanes = new Uint32Array(LANES);
 
+  /** Continues the sum a `hex()` wrote (a checkpoint of a resumed export). */
+  static fromHex(hex: string): LeadsDigest {
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw new RangeError('a LeadsDigest is 64 lower-case hex digits');
+    const digest = new LeadsDigest();
+    for (let i = 0; i < LANES; i++) digest.lanes[i] = Number.parseInt(hex.slice(i * 8, i * 8 + 8), 16);
+    return digest;
+  }
+
   /** One line, its `\n` included. */
   addLine(line: Uint8Array): void {
     // as a 'binary' (latin1) string, one char per byte, the one-shot digest is about three times

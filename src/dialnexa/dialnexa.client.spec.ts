@@ -5,6 +5,7 @@ import type { DialnexaConfig } from '../config/app.config.js';
 import type { UpstreamMetrics } from '../ops/metrics.port.js';
 import { DialnexaClient } from './dialnexa.client.js';
 import type { JsonObject } from './dialnexa.types.js';
+import { RequestTally } from './request-tally.js';
 
 const ORIGIN = 'https://api.dialnexa.test';
 const API_KEY = 'dnx_test_k3yS3cr3tV4lu3';
@@ -374,6 +375,43 @@ describe(DialnexaClient.name, () => {
 
       await expect(collect(sut.pages(WF, 'leads'))).resolves.toHaveLength(2);
       expect(seen).toHaveLength(2);
+    });
+  });
+
+  describe('count', () => {
+    it('asks for one item with the status and answers meta.total', async () => {
+      const { sut, answer, seen } = build();
+      answer('GET', `${WF_PATH}/leads?page=1&limit=1&status=in_progress`, {
+        status: 200,
+        body: { data: [buildLead()], meta: { page: 1, limit: 1, total: 4321, totalPages: 4321 } },
+      });
+
+      await expect(sut.count(WF, 'leads', { status: 'in_progress' })).resolves.toBe(4321);
+      expect(seen).toHaveLength(1);
+    });
+
+    it('counts the items of a list served without meta', async () => {
+      const { sut, answer } = build();
+      answer('GET', `${WF_PATH}/nodes?page=1&limit=1`, {
+        status: 200,
+        body: { data: [{ id: 'a' }, { id: 'b' }] },
+      });
+
+      await expect(sut.count(WF, 'nodes')).resolves.toBe(2);
+    });
+
+    it('counts every attempt in the tally, resends included', async () => {
+      const { sut, answer } = build();
+      const tally = new RequestTally(10);
+      answer(
+        'GET',
+        `${WF_PATH}/leads?page=1&limit=1`,
+        { status: 503 },
+        { status: 200, body: { data: [], meta: { page: 1, limit: 1, total: 0, totalPages: 0 } } },
+      );
+
+      await expect(sut.count(WF, 'leads', { tally })).resolves.toBe(0);
+      expect(tally.count).toBe(12);
     });
   });
 

@@ -13,6 +13,8 @@ import {
 } from './dialnexa.error.js';
 import type { CancelOutcome, DialnexaResource, JsonObject, ListPage, PageMeta } from './dialnexa.types.js';
 import { pagesAhead } from './pages-ahead.js';
+import { type KnownRateLimit, RateWindowTracker } from './rate-window.js';
+import type { RequestTally } from './request-tally.js';
 import {
   type Clock,
   InProcessRateGate,
@@ -47,6 +49,8 @@ export const DIALNEXA_CLIENT_DEPS = Symbol('DIALNEXA_CLIENT_DEPS');
 export interface RequestOptions {
   /** Ends waits and the request in flight; once aborted, nothing more is sent. */
   signal?: AbortSignal;
+  /** Counts each attempt sent on behalf of one teardown. */
+  tally?: RequestTally;
 }
 
 /** For the requests that change a workflow upstream (cancel, DELETE): see DestructiveCallGate. */
@@ -77,6 +81,7 @@ interface Call extends UpstreamRequestContext {
   query?: string;
   retry: RetryPolicy;
   signal?: AbortSignal;
+  tally?: RequestTally;
   beforeSend?: () => Promise<void>;
   afterAnswer?: (status: number) => Promise<void>;
 }
@@ -166,6 +171,7 @@ export class DialnexaClient implements OnApplicationShutdown {
   private readonly metrics: UpstreamMetrics;
   /** When DialNexa last gave an answer that shows it reachable with our key (epoch ms), 0 before. */
   private lastReachableAt = 0;
+  private readonly rateWindow = new RateWindowTracker();
   private closed = false;
 
   constructor(
@@ -223,25 +229,51 @@ export class DialnexaClient implements OnApplicationShutdown {
   pages(
     workflowId: string,
     resource: DialnexaResource,
-    opts: RequestOptions & { status?: string } = {},
+    opts: RequestOptions & { status?: string; firstPage?: number } = {},
   ): AsyncGenerator<ListPage> {
-    const path = `${this.workflowPath(workflowId)}/${resource}`;
-    const endpoint: UpstreamEndpoint = `${resource}.list`;
+    const fetchPage = (page: number, signal: AbortSignal | undefined): Promise<() => ListPage> =>
+      this.fetchPage(workflowId, resource, page, PAGE_LIMIT, { ...opts, signal });
+    return pagesAhead(fetchPage, {
+      concurrency: this.config.pageConcurrency,
+      signal: opts.signal,
+      firstPage: opts.firstPage,
+    });
+  }
+
+  /**
+   * How many items a collection holds (with `status`, how many have it), in one request: page 1
+   * with `limit=1`, read for its `meta.total`. A list served without meta is the whole list.
+   */
+  async count(
+    workflowId: string,
+    resource: DialnexaResource,
+    opts: RequestOptions & { status?: string } = {},
+  ): Promise<number> {
+    const parse = await this.fetchPage(workflowId, resource, 1, 1, opts);
+    const first = parse();
+    return first.meta?.total ?? first.items.length;
+  }
+
+  private async fetchPage(
+    workflowId: string,
+    resource: DialnexaResource,
+    page: number,
+    limit: number,
+    opts: RequestOptions & { status?: string },
+  ): Promise<() => ListPage> {
     const filter = opts.status === undefined ? '' : `&status=${encodeURIComponent(opts.status)}`;
-    const fetchPage = async (page: number, signal: AbortSignal | undefined): Promise<() => ListPage> => {
-      const call: Call = {
-        method: 'GET',
-        endpoint,
-        path,
-        query: `page=${page}&limit=${PAGE_LIMIT}${filter}`,
-        retry: 'idempotent',
-        signal,
-      };
-      const reply = await this.send(call);
-      if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
-      return () => ({ ...this.parseList(call, reply, page), page });
+    const call: Call = {
+      method: 'GET',
+      endpoint: `${resource}.list`,
+      path: `${this.workflowPath(workflowId)}/${resource}`,
+      query: `page=${page}&limit=${limit}${filter}`,
+      retry: 'idempotent',
+      signal: opts.signal,
+      tally: opts.tally,
     };
-    return pagesAhead(fetchPage, { concurrency: this.config.pageConcurrency, signal: opts.signal });
+    const reply = await this.send(call);
+    if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
+    return () => ({ ...this.parseList(call, reply, page), page });
   }
 
   /** Nodes or edges, which are few: the whole list in memory. `total` is DialNexa's own count. */
@@ -320,6 +352,11 @@ export class DialnexaClient implements OnApplicationShutdown {
     return this.lastReachableAt > 0 && this.clock() - this.lastReachableAt <= withinMs;
   }
 
+  /** DialNexa's stated limit for the key, once an answer named it: for estimates of the time left. */
+  knownRateLimit(): KnownRateLimit | null {
+    return this.rateWindow.known();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -339,7 +376,14 @@ export class DialnexaClient implements OnApplicationShutdown {
     endpoint: UpstreamEndpoint,
     opts: RequestOptions,
   ): Promise<JsonObject> {
-    const call: Call = { method: 'GET', endpoint, path, retry: 'idempotent', signal: opts.signal };
+    const call: Call = {
+      method: 'GET',
+      endpoint,
+      path,
+      retry: 'idempotent',
+      signal: opts.signal,
+      tally: opts.tally,
+    };
     const reply = await this.send(call);
     if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
     const { payload } = unwrap(this.parseJson(call, reply));
@@ -408,6 +452,7 @@ export class DialnexaClient implements OnApplicationShutdown {
       if (signal?.aborted) throw signal.reason;
       await call.beforeSend?.();
       sent++;
+      call.tally?.add();
       const started = this.clock();
       let reply: Reply;
       try {
@@ -429,6 +474,7 @@ export class DialnexaClient implements OnApplicationShutdown {
       this.metrics.upstreamRequest(call.endpoint, call.method, reply.status, (this.clock() - started) / 1000);
       this.metrics.upstreamRateLimit(parseCount(limits.limit), parseCount(limits.remaining));
       if (showsReachable(reply.status)) this.lastReachableAt = this.clock();
+      this.rateWindow.observe(limits, this.clock());
       await call.afterAnswer?.(reply.status);
       this.logger.debug(
         `${call.method} ${call.path} ${reply.status} ${this.clock() - started}ms attempt ${sent}`,

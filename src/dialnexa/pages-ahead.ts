@@ -12,6 +12,8 @@ export interface PagesAheadOptions {
   concurrency: number;
   /** The caller's signal (a lost lease, a shutdown): aborts every request in flight. */
   signal?: AbortSignal;
+  /** Where to start (a resumed export); 1 unless given. */
+  firstPage?: number;
 }
 
 /** Whether no page may follow this one. Without meta the one response is the whole list. */
@@ -44,7 +46,8 @@ export async function* pagesAhead(
   fetchPage: FetchPage,
   options: PagesAheadOptions,
 ): AsyncGenerator<ListPage> {
-  const first = (await fetchPage(1, options.signal))();
+  const start = Math.max(1, Math.floor(options.firstPage ?? 1));
+  const first = (await fetchPage(start, options.signal))();
   yield first;
   if (isLastPage(first)) return;
 
@@ -53,7 +56,7 @@ export async function* pagesAhead(
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const ahead = new Map<number, Promise<Outcome>>();
   let lastPage = first.meta?.totalPages ?? 1;
-  let nextToRequest = 2;
+  let nextToRequest = start + 1;
   let failed = false;
 
   const request = (n: number): Promise<Outcome> => {
@@ -73,7 +76,7 @@ export async function* pagesAhead(
   };
 
   try {
-    for (let n = 2; ; n++) {
+    for (let n = start + 1; ; n++) {
       fill();
       const outcome = await (ahead.get(n) ?? request(n));
       ahead.delete(n);

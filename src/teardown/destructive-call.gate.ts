@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
 import type { CancelOutcome } from '../dialnexa/dialnexa.types.js';
+import type { RequestTally } from '../dialnexa/request-tally.js';
 import type { Teardown } from './teardown.js';
 import { TeardownRepository } from './teardown.repository.js';
 
@@ -41,15 +42,19 @@ export class DestructiveCallGate {
     private readonly dialnexa: DialnexaClient,
   ) {}
 
-  async cancel(teardown: Teardown, signal: AbortSignal): Promise<GateOutcome<CancelOutcome>> {
+  async cancel(
+    teardown: Teardown,
+    signal: AbortSignal,
+    tally?: RequestTally,
+  ): Promise<GateOutcome<CancelOutcome>> {
     return this.send(teardown, 'cancel', signal, (opts) =>
-      this.dialnexa.cancelWorkflow(teardown.workflowId, opts),
+      this.dialnexa.cancelWorkflow(teardown.workflowId, { ...opts, tally }),
     );
   }
 
-  async delete(teardown: Teardown, signal: AbortSignal): Promise<GateOutcome<void>> {
+  async delete(teardown: Teardown, signal: AbortSignal, tally?: RequestTally): Promise<GateOutcome<void>> {
     return this.send(teardown, 'delete', signal, (opts) =>
-      this.dialnexa.deleteWorkflow(teardown.workflowId, opts),
+      this.dialnexa.deleteWorkflow(teardown.workflowId, { ...opts, tally }),
     );
   }
 

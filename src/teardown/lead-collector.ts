@@ -1,10 +1,19 @@
 import { DomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
+import type { OpenLeads } from '../archive/resumable-leads-writer.js';
 import { type IdSet, LeadIdSet } from './lead-id-set.js';
 
 export interface LeadPage {
   items: JsonObject[];
   meta: { total: number } | undefined;
+  /** The page number; pages are read in order. */
+  page?: number;
+}
+
+/** The leads of one page not listed before, and the page's number. */
+export interface DistinctLeadPage {
+  page: number;
+  leads: JsonObject[];
 }
 
 /**
@@ -34,7 +43,18 @@ export class LeadCollector {
   }
 
   async *leads(): AsyncGenerator<JsonObject> {
+    for await (const page of this.distinctPages()) yield* page.leads;
+  }
+
+  /**
+   * The same, a page at a time: what a resumable export needs to end its parts at page boundaries.
+   * The count check runs after the last page, on every lead seen (those a restored set holds too).
+   */
+  async *distinctPages(): AsyncGenerator<DistinctLeadPage> {
+    let number = 0;
     for await (const page of this.pages) {
+      number = page.page ?? number + 1;
+      const leads: JsonObject[] = [];
       if (page.meta) {
         if (this.reportedTotal === null) this.seen.reserve(page.meta.total);
         this.reportedTotal = page.meta.total;
@@ -50,8 +70,9 @@ export class LeadCollector {
           this.duplicates += 1;
           continue;
         }
-        yield lead;
+        leads.push(lead);
       }
+      yield { page: number, leads };
     }
     if (this.reportedTotal !== null && this.seen.size < this.reportedTotal) {
       throw new DomainError(
@@ -61,4 +82,30 @@ export class LeadCollector {
       );
     }
   }
+}
+
+/**
+ * The export's leads as a resumable export reads them: listed from `firstPage` (page 1, or the
+ * page after the parts an earlier attempt recorded), de-duplicated against a set rebuilt from the
+ * fingerprints those parts recorded, and journaling the fingerprints of each new part. `opened`
+ * receives the collector of each listing (its total and duplicates); `wrap` guards the pages.
+ */
+export function resumableLeads(
+  list: (firstPage: number) => AsyncIterable<LeadPage>,
+  opened: (collector: LeadCollector) => void,
+  wrap: (pages: AsyncIterable<DistinctLeadPage>) => AsyncIterable<DistinctLeadPage> = (pages) => pages,
+): OpenLeads {
+  return ({ firstPage, seeds, fingerprints }) => {
+    const seen = new LeadIdSet(seeds ?? undefined);
+    for (const part of fingerprints) seen.restore(part);
+    seen.journal();
+    const collector = new LeadCollector(list(firstPage), seen);
+    opened(collector);
+    return {
+      pages: wrap(collector.distinctPages()),
+      seeds: seen.seeds,
+      takeFingerprints: () => seen.takeAdded(),
+      totalReported: () => collector.totalReported,
+    };
+  };
 }

@@ -102,3 +102,32 @@ describe(LeadIdSet.name, () => {
     for (const id of ['wlead_1', 'wlead_2', 'wlead_1']) expect(a.add(id)).toBe(b.add(id));
   });
 });
+
+describe('LeadIdSet journal and restore', () => {
+  it('rebuilds, from the fingerprints it journaled, a set that knows every id seen before', () => {
+    const sut = new LeadIdSet([7, 11]);
+    sut.journal();
+    const ids = Array.from({ length: 3_000 }, (_, i) => `wlead_${i}`);
+    ids.slice(0, 1_000).forEach((id) => sut.add(id));
+    const first = sut.takeAdded();
+    ids.slice(1_000, 2_000).forEach((id) => sut.add(id));
+    sut.add('wlead_5'); // a duplicate is not journaled
+    const second = sut.takeAdded();
+
+    const restored = new LeadIdSet(sut.seeds);
+    expect(restored.restore(first)).toBe(true);
+    expect(restored.restore(second)).toBe(true);
+
+    expect([first.length, second.length]).toEqual([8_000, 8_000]);
+    expect(restored.size).toBe(2_000);
+    expect(ids.slice(0, 2_000).some((id) => restored.add(id))).toBe(false);
+    expect(ids.slice(2_000).every((id) => restored.add(id))).toBe(true);
+  });
+
+  it('journals nothing until asked to', () => {
+    const sut = new LeadIdSet();
+    sut.add('wlead_1');
+
+    expect(sut.takeAdded()).toHaveLength(0);
+  });
+});

@@ -38,6 +38,9 @@ export class LeadIdSet implements IdSet {
   private count = 0;
   private readonly seedHigh: number;
   private readonly seedLow: number;
+  /** The fingerprints added since the last `takeAdded`, as (high, low) pairs; null unless journaling. */
+  private added: Uint32Array | null = null;
+  private addedCount = 0;
 
   /** `seeds` for tests; each set draws its own otherwise. */
   constructor(seeds: readonly [number, number] = [randomInt(2 ** 32), randomInt(2 ** 32)]) {
@@ -49,6 +52,40 @@ export class LeadIdSet implements IdSet {
 
   get size(): number {
     return this.count;
+  }
+
+  /** The two seeds of the fingerprints: a restored set must be built with the same ones. */
+  get seeds(): [number, number] {
+    return [this.seedHigh, this.seedLow];
+  }
+
+  /**
+   * From now on keeps the fingerprints that `add` admits, for `takeAdded`: what a checkpoint
+   * persists of the set (8 bytes an id) so that a resumed export can rebuild it.
+   */
+  journal(): void {
+    this.added ??= new Uint32Array(2 * 1024);
+  }
+
+  /** The fingerprints admitted since the last call, as big-endian (high, low) pairs of bytes. */
+  takeAdded(): Buffer {
+    const pairs = this.added?.subarray(0, 2 * this.addedCount) ?? new Uint32Array(0);
+    const out = Buffer.allocUnsafe(pairs.length * 4);
+    for (let i = 0; i < pairs.length; i++) out.writeUInt32BE(pairs[i]!, i * 4);
+    this.addedCount = 0;
+    return out;
+  }
+
+  /** Adds fingerprints as `takeAdded` gave them (under this set's seeds); false if one was there. */
+  restore(fingerprints: Uint8Array): boolean {
+    if (fingerprints.length % 8 !== 0) throw new RangeError('fingerprints come in 8-byte pairs');
+    const bytes = Buffer.from(fingerprints.buffer, fingerprints.byteOffset, fingerprints.length);
+    let distinct = true;
+    for (let i = 0; i < bytes.length; i += 8) {
+      if (this.count >= this.limit) this.resize((this.mask + 1) * 2);
+      distinct = this.insert(bytes.readUInt32BE(i), bytes.readUInt32BE(i + 4)) && distinct;
+    }
+    return distinct;
   }
 
   /** Memory held by the table. */
@@ -66,7 +103,21 @@ export class LeadIdSet implements IdSet {
     let low = murmur3(id, this.seedLow);
     if (high === 0 && low === 0) low = 1; // (0, 0) marks an empty slot
     if (this.count >= this.limit) this.resize((this.mask + 1) * 2);
-    return this.insert(high, low);
+    const admitted = this.insert(high, low);
+    if (admitted && this.added) this.keep(high, low);
+    return admitted;
+  }
+
+  private keep(high: number, low: number): void {
+    let added = this.added!;
+    if (2 * this.addedCount + 2 > added.length) {
+      const grown = new Uint32Array(added.length * 2);
+      grown.set(added);
+      this.added = added = grown;
+    }
+    added[2 * this.addedCount] = high;
+    added[2 * this.addedCount + 1] = low;
+    this.addedCount += 1;
   }
 
   private insert(high: number, low: number): boolean {

@@ -39,6 +39,18 @@ export const teardownResourceSchema = z
       step: z.enum(TEARDOWN_STEPS).meta({ description: 'the step running now, or the last one run' }),
       leadsExported: z.int(),
       leadsTotal: z.int().nullable().meta({ description: "DialNexa's count, once the export has read it" }),
+      upstreamRequests: z.int().meta({
+        description: 'upstream requests sent for this teardown so far, every attempt and resend included',
+      }),
+      upstreamRequestsLeft: z.int().nullable().meta({
+        description:
+          'an estimate of the upstream requests still to send (0 once finished), null before one is made',
+      }),
+      secondsLeft: z.number().nullable().meta({
+        description:
+          "an estimate of the time those requests take at the key's stated rate limit or the pace seen, without the settle wait",
+      }),
+      estimatedAt: isoDateTime().nullable().meta({ description: 'when the estimate was made' }),
     }),
     archive: z
       .strictObject({
@@ -106,6 +118,10 @@ export function presentTeardown(teardown: Teardown, approvals: readonly Approval
       step: teardown.step,
       leadsExported: teardown.leadsExported,
       leadsTotal: teardown.leadsTotal,
+      upstreamRequests: teardown.upstreamRequests,
+      upstreamRequestsLeft: teardown.estimate?.requestsLeft ?? null,
+      secondsLeft: teardown.estimate?.secondsLeft ?? null,
+      estimatedAt: teardown.estimate?.at.toISOString() ?? null,
     },
     archive: archive
       ? {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { ApprovalSubject, ApprovalSubjects } from '../approvals/approval.js';
+import type { LeadsCheckpoints } from '../archive/leads-checkpoint.js';
 import type { ArchiveRef } from '../archive/manifest.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { NewAuditEvent } from '../audit/audit-event.js';
@@ -14,6 +15,7 @@ import { LegalHoldRepository } from '../holds/legal-hold.repository.js';
 import {
   ACTIVE_STATUSES,
   type NewTeardown,
+  type ProgressEstimate,
   RUNNING_STATUSES,
   TEARDOWN_STATUSES,
   type Teardown,
@@ -39,6 +41,8 @@ export interface TeardownPatch {
   step?: TeardownStep;
   leadsExported?: number;
   leadsTotal?: number | null;
+  upstreamRequests?: number;
+  estimate?: ProgressEstimate | null;
   archive?: ArchiveRef;
   cancelledAt?: Date;
   deletePending?: boolean;
@@ -254,6 +258,97 @@ export class TeardownRepository implements ApprovalSubjects, HeldTeardowns {
       if (changed.count !== 1) throw await this.whyRefused(tx, teardown);
       await this.audit.appendWithin(t, events);
       return toDomain(await tx.teardown.findUniqueOrThrow({ where: { id: teardown.id } }));
+    });
+  }
+
+  /**
+   * The archive module's LeadsCheckpoints port for one export: the multipart upload of its leads
+   * and the parts recorded so far. Every write is fenced as `update` is (the runner's token, the
+   * teardown still exporting), in one unit of work with the check.
+   */
+  leadsCheckpoints(teardown: Teardown): LeadsCheckpoints {
+    return {
+      load: async () => {
+        const row = await this.prisma.teardown.findUnique({
+          where: { id: teardown.id },
+          select: { leadsUpload: true },
+        });
+        const upload = row?.leadsUpload as { key: string; uploadId: string; seeds: [number, number] } | null;
+        if (!upload) return null;
+        const parts = await this.prisma.leadsUploadPart.findMany({
+          where: { teardownId: teardown.id, uploadId: upload.uploadId },
+          orderBy: { partNumber: 'asc' },
+        });
+        return {
+          key: upload.key,
+          uploadId: upload.uploadId,
+          seeds: upload.seeds,
+          parts: parts.map((part) => ({
+            partNumber: part.partNumber,
+            etag: part.etag,
+            bytes: part.bytes,
+            leads: part.leads,
+            firstPage: part.firstPage,
+            lastPage: part.lastPage,
+            sha256State: Buffer.from(part.sha256State),
+            leadsDigest: part.leadsDigest,
+            fingerprints: Buffer.from(part.fingerprints),
+            leadsTotalReported: part.leadsTotalReported,
+          })),
+        };
+      },
+      begin: (upload) =>
+        this.fenced(teardown, async (tx) => {
+          await tx.leadsUploadPart.deleteMany({ where: { teardownId: teardown.id } });
+          await tx.teardown.update({
+            where: { id: teardown.id },
+            data: { leadsUpload: { key: upload.key, uploadId: upload.uploadId, seeds: upload.seeds } },
+          });
+        }),
+      savePart: (part) =>
+        this.fenced(teardown, async (tx) => {
+          const row = await tx.teardown.findUniqueOrThrow({
+            where: { id: teardown.id },
+            select: { leadsUpload: true },
+          });
+          const upload = row.leadsUpload as { uploadId: string } | null;
+          if (!upload) throw new DomainError('INTERNAL_ERROR', `teardown ${teardown.id} has no leads upload`);
+          const data = {
+            uploadId: upload.uploadId,
+            etag: part.etag,
+            bytes: part.bytes,
+            leads: part.leads,
+            firstPage: part.firstPage,
+            lastPage: part.lastPage,
+            sha256State: new Uint8Array(part.sha256State),
+            leadsDigest: part.leadsDigest,
+            fingerprints: new Uint8Array(part.fingerprints),
+            leadsTotalReported: part.leadsTotalReported,
+          };
+          await tx.leadsUploadPart.upsert({
+            where: { teardownId_partNumber: { teardownId: teardown.id, partNumber: part.partNumber } },
+            create: { teardownId: teardown.id, partNumber: part.partNumber, ...data },
+            update: data,
+          });
+        }),
+      clear: () =>
+        this.fenced(teardown, async (tx) => {
+          await tx.leadsUploadPart.deleteMany({ where: { teardownId: teardown.id } });
+          await tx.$executeRaw`UPDATE teardown SET leads_upload = NULL WHERE id = ${teardown.id}`;
+        }),
+    };
+  }
+
+  /** Runs `work` only while the runner holding `teardown`'s token still has it in its status. */
+  private async fenced(teardown: Teardown, work: (tx: Tx) => Promise<void>): Promise<void> {
+    await this.unitOfWork.run(async (t) => {
+      const tx = prismaOf(t);
+      const changed = await tx.teardown.updateMany({
+        where: { id: teardown.id, fencingToken: teardown.fencingToken, status: teardown.status },
+        data: { updatedAt: new Date() },
+      });
+      if (changed.count !== 1) throw await this.whyRefused(tx, teardown);
+      await work(tx);
     });
   }
 
@@ -499,6 +594,12 @@ function toData(patch: TeardownPatch): Prisma.TeardownUpdateManyMutationInput {
   }
   if (patch.leadsExported !== undefined) data.leadsExported = patch.leadsExported;
   if (patch.leadsTotal !== undefined) data.leadsTotal = patch.leadsTotal;
+  if (patch.upstreamRequests !== undefined) data.upstreamRequests = patch.upstreamRequests;
+  if (patch.estimate !== undefined) {
+    data.upstreamRequestsLeft = patch.estimate?.requestsLeft ?? null;
+    data.secondsLeft = patch.estimate?.secondsLeft ?? null;
+    data.estimatedAt = patch.estimate?.at ?? null;
+  }
   if (patch.archive !== undefined) data.archive = patch.archive as unknown as Prisma.InputJsonValue;
   if (patch.cancelledAt !== undefined) data.cancelledAt = patch.cancelledAt;
   if (patch.deletePending !== undefined) data.deletePending = patch.deletePending;
@@ -535,6 +636,10 @@ function toDomain(row: Row): Teardown {
     leaseExpiresAt: row.leaseExpiresAt,
     leadsExported: row.leadsExported,
     leadsTotal: row.leadsTotal,
+    upstreamRequests: row.upstreamRequests,
+    estimate: row.estimatedAt
+      ? { requestsLeft: row.upstreamRequestsLeft, secondsLeft: row.secondsLeft, at: row.estimatedAt }
+      : null,
     cancelSentAt: row.cancelSentAt,
     cancelledAt: row.cancelledAt,
     deletePending: row.deletePending,

@@ -99,6 +99,37 @@ beforeAll(() => {
 });
 
 describe(TeardownRunner.name, () => {
+  it('records every upstream request it sent, on from the figure an earlier claim recorded, and nothing left at the end', async () => {
+    const { sut, repo, dialnexa } = build({ teardown: buildTeardown({ upstreamRequests: 7 }) });
+    dialnexa.rateLimit = { limit: 150, windowMs: 60_000 };
+
+    await sut.run(TEARDOWN_ID);
+
+    const row = repo.row(TEARDOWN_ID);
+    expect(row.status).toBe('completed');
+    expect(row.upstreamRequests).toBe(7 + dialnexa.requests.length);
+    expect(row.estimate).toMatchObject({ requestsLeft: 0, secondsLeft: 0 });
+  });
+
+  it('estimates the requests and the time left, lead histories included before they start', async () => {
+    const { sut, repo, dialnexa, archive } = build({ teardown: buildTeardown({ includeLeadHistory: true }) });
+    dialnexa.rateLimit = { limit: 150, windowMs: 60_000 };
+    let beforeHistory: Teardown | null = null;
+    let atVerify: Teardown | null = null;
+    archive.beforeHistory = () => void (beforeHistory = repo.row(TEARDOWN_ID));
+    archive.onVerify = () => void (atVerify ??= repo.row(TEARDOWN_ID));
+
+    await sut.run(TEARDOWN_ID);
+
+    // after the export: cancel, settle (4), workflow, nodes, edges, one page, DELETE = 10, at 2.5
+    // requests a second; before the histories also the 2 histories and the export's one page
+    expect(beforeHistory).toMatchObject({
+      leadsTotal: 2,
+      estimate: { requestsLeft: 1 + 2 + 10, secondsLeft: Math.ceil(13 / 2.5) },
+    });
+    expect(atVerify).toMatchObject({ step: 'verify', estimate: { requestsLeft: 10, secondsLeft: 4 } });
+  });
+
   it('exports, verifies, audits, cancels, finalizes and deletes, each in order, and anchors the chain', async () => {
     const { sut, repo, archive, anchors, timeline } = build();
 
@@ -114,9 +145,9 @@ describe(TeardownRunner.name, () => {
       'POST cancel',
       'audit workflow.cancelled',
       'GET nodes',
-      'GET leads?status=pending',
-      'GET leads?status=in_progress',
-      'GET leads?status=active',
+      'GET leads?status=pending&limit=1',
+      'GET leads?status=in_progress&limit=1',
+      'GET leads?status=active&limit=1',
       'GET workflow',
       'GET nodes',
       'GET edges',

@@ -13,10 +13,11 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
 import { METRICS, NO_METRICS, type TeardownMetrics } from '../ops/metrics.port.js';
 import { DestructiveCallGate } from './destructive-call.gate.js';
-import { LeadCollector } from './lead-collector.js';
+import { LeadCollector, resumableLeads } from './lead-collector.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { SettleWaiter } from './settle-waiter.js';
+import { UpstreamProgress } from './upstream-progress.js';
 import { isRunning, type Teardown, type TeardownStep } from './teardown.js';
 import {
   LeaseLostError,
@@ -40,6 +41,8 @@ export class TeardownRunner {
   /** Aborted at shutdown: waits end at once, and a step interrupted then is not recorded as failed. */
   private readonly stopping = new AbortController();
   private readonly metrics: TeardownMetrics;
+  /** The upstream work of each teardown this process runs: its requests, counted, and the estimate. */
+  private readonly upstream = new Map<string, UpstreamProgress>();
 
   constructor(
     private readonly teardowns: TeardownRepository,
@@ -62,6 +65,7 @@ export class TeardownRunner {
     const claimed = await this.teardowns.claim(teardownId, this.workerId, this.config.runner.leaseSeconds);
     if (!claimed) return;
     const lease = new LeaseKeeper(this.teardowns, claimed, this.config.runner.leaseSeconds, this.logger);
+    this.upstream.set(teardownId, new UpstreamProgress(claimed, () => this.dialnexa.knownRateLimit()));
     let teardown = claimed;
     try {
       // Started first: a teardown still queued cannot fail (the crash loop below may be one whose
@@ -116,6 +120,7 @@ export class TeardownRunner {
       }
       throw error;
     } finally {
+      this.upstream.delete(teardownId);
       lease.stop();
       await this.teardowns.release(teardownId, claimed.fencingToken).catch((error: unknown) => {
         this.logger.warn(
@@ -201,11 +206,23 @@ export class TeardownRunner {
     let archive = await this.archive.findExisting(target);
     if (!archive) {
       const workflowId = teardown.workflowId;
-      const workflow = await this.dialnexa.getWorkflow(workflowId, { signal });
-      const nodes = await this.dialnexa.listAll(workflowId, 'nodes', { signal });
-      const edges = await this.dialnexa.listAll(workflowId, 'edges', { signal });
-      const collector = new LeadCollector(this.dialnexa.pages(workflowId, 'leads', { signal }));
-      const progress = new ProgressReporter(this.teardowns, teardown, () => collector.totalReported);
+      const upstream = this.upstreamOf(teardown);
+      const tally = upstream.tally;
+      const workflow = await this.dialnexa.getWorkflow(workflowId, { signal, tally });
+      const nodes = await this.dialnexa.listAll(workflowId, 'nodes', { signal, tally });
+      const edges = await this.dialnexa.listAll(workflowId, 'edges', { signal, tally });
+      let collector: LeadCollector | null = null;
+      const progress = new ProgressReporter(
+        this.teardowns,
+        teardown,
+        () => collector?.totalReported ?? null,
+        upstream,
+      );
+      const open = resumableLeads(
+        (firstPage) => this.dialnexa.pages(workflowId, 'leads', { signal, tally, firstPage }),
+        (listing) => (collector = listing),
+        (pages) => progress.guard(pages),
+      );
       try {
         archive = await this.archive.export(
           target,
@@ -213,8 +230,8 @@ export class TeardownRunner {
             workflow,
             nodes: nodes.items,
             edges: edges.items,
-            leads: progress.guard(collector.leads()),
-            leadsTotalReported: () => collector.totalReported,
+            resumable: { open, checkpoints: this.teardowns.leadsCheckpoints(teardown) },
+            leadsTotalReported: () => collector?.totalReported ?? null,
             leadHistory: teardown.includeLeadHistory ? this.leadHistories(teardown, signal) : undefined,
           },
           (exported) => progress.report(exported),
@@ -226,10 +243,9 @@ export class TeardownRunner {
         await progress.stop();
       }
       this.metrics.archiveWritten('export', archiveBytes(archive), archive.counts.leads);
-      if (collector.duplicates > 0) {
-        this.logger.log(
-          `teardown ${teardown.id}: ${collector.duplicates} leads listed twice were archived once`,
-        );
+      const duplicates = (collector as LeadCollector | null)?.duplicates ?? 0;
+      if (duplicates > 0) {
+        this.logger.log(`teardown ${teardown.id}: ${duplicates} leads listed twice were archived once`);
       }
     }
     return this.advance(teardown, 'export', { archive, leadsExported: archive.counts.leads });
@@ -258,7 +274,7 @@ export class TeardownRunner {
 
   /** Step 4: the cancel, through the gate; a 409 (already cancelled or completed) is success. */
   private async cancelWorkflow(teardown: Teardown, signal: AbortSignal): Promise<Teardown> {
-    const sent = await this.gate.cancel(teardown, signal);
+    const sent = await this.gate.cancel(teardown, signal, this.upstreamOf(teardown).tally);
     if (!sent.ok) throw goneIfNotFound(sent.error, 'cancel');
     const now = new Date();
     return this.advance(sent.teardown, 'cancel', { cancelledAt: now, deleteWaitStartedAt: now }, [
@@ -286,20 +302,24 @@ export class TeardownRunner {
     const target = { teardownId: teardown.id, workflowId: teardown.workflowId };
     let final = archive.final ?? (await this.archive.findExisting(target, 'final'));
     if (!final) {
+      const tally = this.upstreamOf(teardown).tally;
       const settleStarted = performance.now();
       let settled: 'ok' | 'error' = 'error';
       try {
-        await new SettleWaiter(this.dialnexa, this.config.runner, (ms) => this.pause(ms)).wait(teardown);
+        await new SettleWaiter(this.dialnexa, this.config.runner, (ms) => this.pause(ms)).wait(teardown, {
+          signal,
+          tally,
+        });
         settled = 'ok';
       } finally {
         timing.settleSeconds = (performance.now() - settleStarted) / 1000;
         this.metrics.stepFinished('settle', settled, timing.settleSeconds);
       }
       const workflowId = teardown.workflowId;
-      const workflow = await this.dialnexa.getWorkflow(workflowId, { signal });
-      const nodes = await this.dialnexa.listAll(workflowId, 'nodes', { signal });
-      const edges = await this.dialnexa.listAll(workflowId, 'edges', { signal });
-      const collector = new LeadCollector(this.dialnexa.pages(workflowId, 'leads', { signal }));
+      const workflow = await this.dialnexa.getWorkflow(workflowId, { signal, tally });
+      const nodes = await this.dialnexa.listAll(workflowId, 'nodes', { signal, tally });
+      const edges = await this.dialnexa.listAll(workflowId, 'edges', { signal, tally });
+      const collector = new LeadCollector(this.dialnexa.pages(workflowId, 'leads', { signal, tally }));
       final = await this.archive.export(
         target,
         {
@@ -338,7 +358,7 @@ export class TeardownRunner {
     let conflicts = 0;
     let transientFailures = 0;
     for (;;) {
-      const sent = await this.gate.delete(teardown, signal);
+      const sent = await this.gate.delete(teardown, signal, this.upstreamOf(teardown).tally);
       teardown = sent.teardown;
       if (sent.ok) return this.completeDeletion(teardown, 'deleted');
       const failure = sent.error;
@@ -385,12 +405,26 @@ export class TeardownRunner {
   }
 
   private async *leadHistories(teardown: Teardown, signal: AbortSignal): AsyncGenerator<JsonObject> {
-    for await (const page of this.dialnexa.pages(teardown.workflowId, 'leads', { signal })) {
+    const upstream = this.upstreamOf(teardown);
+    const tally = upstream.tally;
+    for await (const page of this.dialnexa.pages(teardown.workflowId, 'leads', { signal, tally })) {
       for (const lead of page.items) {
-        if (typeof lead['id'] === 'string')
-          yield await this.dialnexa.getLeadHistory(teardown.workflowId, lead['id'], { signal });
+        if (typeof lead['id'] === 'string') {
+          yield await this.dialnexa.getLeadHistory(teardown.workflowId, lead['id'], { signal, tally });
+          upstream.historiesExported += 1;
+        }
       }
     }
+  }
+
+  /** This claim's upstream work on the teardown (a step runs only within its claim). */
+  private upstreamOf(teardown: Teardown): UpstreamProgress {
+    let upstream = this.upstream.get(teardown.id);
+    if (!upstream) {
+      upstream = new UpstreamProgress(teardown, () => this.dialnexa.knownRateLimit());
+      this.upstream.set(teardown.id, upstream);
+    }
+    return upstream;
   }
 
   private async advance(
@@ -401,9 +435,16 @@ export class TeardownRunner {
   ): Promise<Teardown> {
     const after = next(teardown, { type: 'step_succeeded', step });
     const completedAt = after.status === 'completed' ? (patch.completedAt ?? new Date()) : undefined;
+    const leads = patch.archive?.counts.leads ?? teardown.archive?.counts.leads ?? null;
+    const counted = this.upstreamOf(teardown).patch(teardown, after.step, {
+      exported: patch.leadsExported ?? teardown.leadsExported,
+      total: teardown.leadsTotal ?? leads,
+    });
+    const done = after.status === 'completed' ? { requestsLeft: 0, secondsLeft: 0 } : {};
+    const estimate = counted.estimate ? { ...counted.estimate, ...done } : null;
     return this.teardowns.update(
       teardown,
-      { ...patch, status: after.status, step: after.step, completedAt },
+      { ...patch, ...counted, estimate, status: after.status, step: after.step, completedAt },
       events,
     );
   }
@@ -412,7 +453,8 @@ export class TeardownRunner {
     const error = { code: failure.code, message: failure.message, retryable: failure.retryable };
     const after = next(teardown, { type: 'step_failed', step, error });
     this.logger.warn(`teardown ${teardown.id} failed at ${step}: ${failure.code} ${failure.message}`);
-    return this.teardowns.update(teardown, { status: after.status, error: after.error }, [
+    const upstreamRequests = this.upstreamOf(teardown).tally.count;
+    return this.teardowns.update(teardown, { status: after.status, error: after.error, upstreamRequests }, [
       this.event(teardown, 'teardown.failed', { ...error, step }),
     ]);
   }

@@ -63,6 +63,9 @@ export interface Teardown {
   leaseExpiresAt: Date | null;
   leadsExported: number;
   leadsTotal: number | null;
+  /** Requests sent to DialNexa for this teardown, every attempt counted. */
+  upstreamRequests: number;
+  estimate: ProgressEstimate | null;
   cancelSentAt: Date | null;
   cancelledAt: Date | null;
   deletePending: boolean;
@@ -74,6 +77,15 @@ export interface Teardown {
   createdAt: Date;
   updatedAt: Date;
   completedAt: Date | null;
+}
+
+/** What is left of a teardown's work upstream, as estimated when its progress was last written. */
+export interface ProgressEstimate {
+  /** Requests still expected (about ⌈N/100⌉ per listing of N leads, one per lead history). */
+  requestsLeft: number | null;
+  /** The time they take at the current rate; null while no rate is known. */
+  secondsLeft: number | null;
+  at: Date;
 }
 
 export interface NewTeardown {

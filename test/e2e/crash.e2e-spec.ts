@@ -1,16 +1,20 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
 import {
   api,
   DialnexaSimulator,
   freePort,
   KEYS,
+  parseNdjsonGz,
   query,
+  readObject,
   resetDatabase,
   s3,
   serviceEnv,
   ServiceProcess,
 } from '../support/e2e-harness.js';
+import { jsonDifferences } from '../support/json-differences.js';
 
 /**
  * The built service (dist/main.js) killed with SIGKILL mid-teardown and started again: the
@@ -109,6 +113,81 @@ describe('crash recovery (e2e, separate process)', () => {
     expect(done).toMatchObject({ status: 'completed', archive: { counts: { leads: 450 } } });
     await assertOneCleanTeardown(id, workflowId);
   }, 90_000);
+
+  it('resumes an export killed after two uploaded parts from the page after them, in the same upload', async () => {
+    // ~2 KB of gzip a lead: ~2,600 leads (26 pages) fill a 5 MiB part (the store's minimum); 12 MB in all
+    const leads = Array.from({ length: 6_000 }, (_, i) => ({
+      id: `wlead_${String(i).padStart(12, '0')}`,
+      phone_number: `+1415555${String(i % 10_000).padStart(4, '0')}`,
+      status: 'completed',
+      current_node_id: 'node_a',
+      metadata: { blob: randomBytes(2_000).toString('base64') },
+    }));
+    const workflowId = sim.addServedWorkflow({
+      workflow: { id: `wfl_${randomBytes(6).toString('hex')}`, name: 'resume', status: 'active' },
+      nodes: [{ id: 'node_a', node_type: 'VOICE_CALL' }],
+      edges: [],
+      leads,
+    });
+    const served = sim.snapshot(workflowId)!.leads;
+    const partsEnv = { ...env, ARCHIVE_PART_SIZE_MB: '5', ARCHIVE_UPLOAD_BUFFER_MB: '16' };
+    const port = await freePort();
+    service = new ServiceProcess(partsEnv);
+    await service.start(port);
+    const victim = service;
+    // pages from 57 on wait until the service is killed: it dies with two parts recorded
+    let killed = false;
+    const unhook = sim.onRequest(async (method, path, q) => {
+      if (method !== 'GET' || path !== `/v1/workflows/${workflowId}/leads` || Number(q['page']) < 57) return;
+      while (!killed) await new Promise((r) => setTimeout(r, 20));
+    });
+    const created = await api(service.url).create({ workflowId, reason: 'resume in the middle' });
+    const id = String(created.body['id']);
+    const recordedParts = () =>
+      query<{ part_number: number; last_page: number }>(
+        'SELECT part_number, last_page FROM leads_upload_part WHERE teardown_id = $1 ORDER BY part_number',
+        [id],
+      );
+    let parts: Array<{ part_number: number; last_page: number }> = [];
+    const deadline = Date.now() + 30_000;
+    while (parts.length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      parts = await recordedParts();
+    }
+    expect(parts.map((p) => p.part_number)).toEqual([1, 2]);
+    await victim.killNow();
+    killed = true;
+    unhook();
+    const resumeAt = parts[1]!.last_page + 1;
+
+    const restartedAt = sim.requests.length;
+    service = new ServiceProcess(partsEnv);
+    await service.start(port);
+    const done = await api(service.url).waitForEnd(id, 60_000);
+
+    expect(done).toMatchObject({ status: 'completed', archive: { counts: { leads: 6_000 } } });
+    // the resumed export listed only the pages after the recorded parts (the final snapshot,
+    // after the cancel, lists them all again, as it always does)
+    const after = sim.requests.slice(restartedAt).filter((r) => r.path.includes(workflowId));
+    const cancelAt = after.findIndex((r) => r.method === 'POST');
+    const exportPages = after
+      .slice(0, cancelAt)
+      .filter((r) => r.path.endsWith('/leads') && r.query['status'] === undefined)
+      .map((r) => Number(r.query['page']));
+    expect(Math.min(...exportPages)).toBe(resumeAt);
+    expect(new Set(exportPages).size).toBe(60 - resumeAt + 1);
+    await assertOneCleanTeardown(id, workflowId);
+    // the archive holds every lead once, in order, as served: what an export never killed holds
+    const archive = done['archive'] as { manifestKey: string };
+    const manifest = JSON.parse((await readObject(archive.manifestKey)).toString('utf8')) as {
+      objects: Array<{ key: string; versionId: string }>;
+    };
+    const object = manifest.objects.find((o) => o.key.endsWith('/leads.ndjson.gz'))!;
+    const archived = parseNdjsonGz(await readObject(object.key, object.versionId));
+    expect(archived.map((lead) => lead['id'])).toEqual(leads.map((lead) => lead.id));
+    expect(jsonDifferences(archived, served, 'leads')).toEqual([]);
+    await expect(recordedParts()).resolves.toEqual([]);
+  }, 120_000);
 
   it('resumes a teardown killed while its DELETE was in flight, deleting exactly once', async () => {
     const workflowId = sim.addWorkflow({ leads: 120, inTransitLeads: 0 });

@@ -122,6 +122,13 @@ describe('teardown service (e2e)', () => {
     expect(leadPages.slice(5).every((r) => r.seq > cancelSeq)).toBe(true);
     expect(leadPages.every((r) => r.query['limit'] === '100')).toBe(true);
     expect(sim.requests.filter((r) => r.method === 'DELETE' && r.status === 200)).toHaveLength(1);
+    // progress counts every request DialNexa saw for the workflow, and expects none once done
+    expect(done['progress']).toMatchObject({
+      upstreamRequests: sim.requests.filter((r) => r.path.includes(workflowId)).length,
+      upstreamRequestsLeft: 0,
+      secondsLeft: 0,
+      estimatedAt: expect.any(String),
+    });
 
     // the archive is what DialNexa served, every field kept
     const archive = done['archive'] as { manifestKey: string; manifestSha256: string };

@@ -487,6 +487,63 @@ describe(TeardownRepository.name, () => {
     });
   });
 
+  describe('leadsCheckpoints', () => {
+    const part = (partNumber: number) => ({
+      partNumber,
+      etag: `"etag-${partNumber}"`,
+      bytes: 5_300_000,
+      leads: 2_000,
+      firstPage: (partNumber - 1) * 20 + 1,
+      lastPage: partNumber * 20,
+      sha256State: Buffer.from([1, 2, 3, partNumber]),
+      leadsDigest: String(partNumber).repeat(64),
+      fingerprints: Buffer.alloc(16, partNumber),
+      leadsTotalReported: 6_000,
+    });
+
+    it('records an upload and its parts, and a worker that claims the teardown next reads them back', async () => {
+      const exporting = await running('exporting');
+      const checkpoints = sut.leadsCheckpoints(exporting);
+      await checkpoints.begin({ key: 'k/leads.ndjson.gz', uploadId: 'up-1', seeds: [4_000_000_000, 5] });
+      await checkpoints.savePart(part(1));
+      await checkpoints.savePart(part(2));
+      await sut.release(exporting.id, exporting.fencingToken);
+
+      const next = await claimed(exporting.id, 'worker-2');
+
+      await expect(sut.leadsCheckpoints(next).load()).resolves.toEqual({
+        key: 'k/leads.ndjson.gz',
+        uploadId: 'up-1',
+        seeds: [4_000_000_000, 5],
+        parts: [part(1), part(2)],
+      });
+    });
+
+    it('refuses every write of a worker that lost the lease, and a new upload forgets the old parts', async () => {
+      const first = await claimed((await created()).id, 'worker-1', 1);
+      const exporting = await sut.update(first, { status: 'exporting', step: 'export' }, [], 'queued');
+      await sut.leadsCheckpoints(exporting).begin({ key: 'k', uploadId: 'up-1', seeds: [1, 2] });
+      await sleep(1_200);
+      const second = await claimed(first.id, 'worker-2');
+
+      await expect(sut.leadsCheckpoints(exporting).savePart(part(1))).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(sut.leadsCheckpoints(exporting).clear()).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(sut.leadsCheckpoints(second).load()).resolves.toMatchObject({
+        uploadId: 'up-1',
+        parts: [],
+      });
+
+      await sut.leadsCheckpoints(second).savePart(part(1));
+      await sut.leadsCheckpoints(second).begin({ key: 'k', uploadId: 'up-2', seeds: [1, 2] });
+      await expect(sut.leadsCheckpoints(second).load()).resolves.toMatchObject({
+        uploadId: 'up-2',
+        parts: [],
+      });
+      await sut.leadsCheckpoints(second).clear();
+      await expect(sut.leadsCheckpoints(second).load()).resolves.toBeNull();
+    });
+  });
+
   describe('update', () => {
     it('applies the patch and its audit events together, fenced by status', async () => {
       const teardown = await running('exporting');

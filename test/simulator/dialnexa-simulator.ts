@@ -107,7 +107,12 @@ export interface WorkflowSnapshot {
   leads: Array<Record<string, unknown>>;
 }
 
-export type RequestHook = (method: string, path: string) => void | Promise<void>;
+/** `query` holds the request's query parameters (a page number, a status filter). */
+export type RequestHook = (
+  method: string,
+  path: string,
+  query: Record<string, string>,
+) => void | Promise<void>;
 
 interface ApiResponse {
   status: number;
@@ -513,7 +518,7 @@ export class DialnexaSimulator {
     });
     req.resume();
 
-    for (const hook of [...this.hooks]) await hook(method, path);
+    for (const hook of [...this.hooks]) await hook(method, path, query);
     const { delayMs } = this.faults.holdFor(method, path);
     if (delayMs > 0) await this.sleep(delayMs);
     // Re-read after the delay: a test may have cleared the hang meanwhile.

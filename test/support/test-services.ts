@@ -51,6 +51,10 @@ export async function emptyTables(client: pg.ClientBase): Promise<void> {
     `SELECT 1 FROM information_schema.tables WHERE table_name = 'rate_budget'`,
   );
   if (budget.rowCount) await client.query('TRUNCATE rate_budget');
+  const parts = await client.query(
+    `SELECT 1 FROM information_schema.tables WHERE table_name = 'leads_upload_part'`,
+  );
+  if (parts.rowCount) await client.query('TRUNCATE leads_upload_part');
   await client.query('ALTER TABLE audit_event DISABLE TRIGGER USER');
   await client.query('TRUNCATE audit_event');
   await client.query('ALTER TABLE audit_event ENABLE TRIGGER USER');

@@ -410,6 +410,17 @@ export type components = {
                 leadsExported: number;
                 /** @description DialNexa's count, once the export has read it */
                 leadsTotal: number | null;
+                /** @description upstream requests sent for this teardown so far, every attempt and resend included */
+                upstreamRequests: number;
+                /** @description an estimate of the upstream requests still to send (0 once finished), null before one is made */
+                upstreamRequestsLeft: number | null;
+                /** @description an estimate of the time those requests take at the key's stated rate limit or the pace seen, without the settle wait */
+                secondsLeft: number | null;
+                /**
+                 * Format: date-time
+                 * @description when the estimate was made
+                 */
+                estimatedAt: string | null;
             };
             /** @description the verified export, once written; kept when the teardown fails or is aborted */
             archive: {

@@ -16,6 +16,10 @@ type Failing = 'export' | 'verify';
  */
 export class FakeArchiveService {
   readonly calls: string[] = [];
+  /** Runs once the leads were drained, before the lead histories are. */
+  beforeHistory: (() => void) | null = null;
+  /** Runs at each verify. */
+  onVerify: (() => void) | null = null;
   private readonly failures = new Map<Failing, Error>();
 
   fail(method: Failing, error: Error): this {
@@ -43,7 +47,15 @@ export class FakeArchiveService {
     this.throwIfFailing('export');
     await fence.check();
     let leads = 0;
-    for await (const _lead of source.leads) onLeads((leads += 1));
+    if (source.resumable) {
+      const opened = source.resumable.open({ firstPage: 1, seeds: null, fingerprints: [] });
+      for await (const page of opened.pages) onLeads((leads += page.leads.length));
+    }
+    for await (const _lead of source.leads ?? []) onLeads((leads += 1));
+    if (source.leadHistory) {
+      this.beforeHistory?.();
+      for await (const _history of source.leadHistory);
+    }
     await fence.check();
     return buildArchiveRef(
       { counts: { nodes: source.nodes.length, edges: source.edges.length, leads }, verifiedAt: null },
@@ -53,6 +65,7 @@ export class FakeArchiveService {
 
   async verify(ref: ArchiveRef): Promise<ArchiveRef> {
     this.calls.push(`verify ${snapshotOf(ref)}`);
+    this.onVerify?.();
     this.throwIfFailing('verify');
     return { ...ref, verifiedAt: new Date().toISOString() };
   }

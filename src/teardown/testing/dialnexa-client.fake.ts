@@ -6,6 +6,7 @@ import type {
 import { upstreamStatusError, upstreamTransportError } from '../../dialnexa/dialnexa.error.js';
 import type { CancelOutcome, DialnexaResource, JsonObject, ListPage } from '../../dialnexa/dialnexa.types.js';
 import { realSleep } from '../../dialnexa/rate-limit.gate.js';
+import type { KnownRateLimit } from '../../dialnexa/rate-window.js';
 
 /**
  * What DialNexa does with one cancel or DELETE attempt: answers with a status, or never answers
@@ -63,17 +64,24 @@ export class FakeDialnexaClient {
     return this.requests.filter((r) => r === 'POST cancel' || r === 'DELETE');
   }
 
-  async getWorkflow(workflowId: string, _opts: RequestOptions = {}): Promise<JsonObject> {
-    this.record('GET workflow');
+  /** What the client would have learnt of the key's limit from DialNexa's answers. */
+  rateLimit: KnownRateLimit | null = null;
+
+  knownRateLimit(): KnownRateLimit | null {
+    return this.rateLimit;
+  }
+
+  async getWorkflow(workflowId: string, opts: RequestOptions = {}): Promise<JsonObject> {
+    this.record('GET workflow', opts);
     return { id: workflowId, name: '30-Day Lead Nurture', status: 'active' };
   }
 
   async listAll(
     _workflowId: string,
     resource: 'nodes' | 'edges',
-    _opts: RequestOptions = {},
+    opts: RequestOptions = {},
   ): Promise<{ items: JsonObject[]; total: number | undefined }> {
-    this.record(`GET ${resource}`);
+    this.record(`GET ${resource}`, opts);
     const items = resource === 'nodes' ? this.nodes : this.edges;
     return { items: structuredClone(items), total: items.length };
   }
@@ -83,7 +91,7 @@ export class FakeDialnexaClient {
     resource: DialnexaResource,
     opts: RequestOptions & { status?: string } = {},
   ): AsyncGenerator<ListPage> {
-    this.record(`GET ${resource}${opts.status === undefined ? '' : `?status=${opts.status}`}`);
+    this.record(`GET ${resource}${opts.status === undefined ? '' : `?status=${opts.status}`}`, opts);
     const all = resource === 'leads' ? this.leads : resource === 'nodes' ? this.nodes : this.edges;
     const items = all.filter((item) => opts.status === undefined || item['status'] === opts.status);
     yield {
@@ -93,8 +101,18 @@ export class FakeDialnexaClient {
     };
   }
 
-  async getLeadHistory(_workflowId: string, leadId: string): Promise<JsonObject> {
-    this.record(`GET leads/${leadId}/history`);
+  async count(
+    _workflowId: string,
+    resource: DialnexaResource,
+    opts: RequestOptions & { status?: string } = {},
+  ): Promise<number> {
+    this.record(`GET ${resource}?status=${opts.status}&limit=1`, opts);
+    const all = resource === 'leads' ? this.leads : resource === 'nodes' ? this.nodes : this.edges;
+    return all.filter((item) => opts.status === undefined || item['status'] === opts.status).length;
+  }
+
+  async getLeadHistory(_workflowId: string, leadId: string, opts: RequestOptions = {}): Promise<JsonObject> {
+    this.record(`GET leads/${leadId}/history`, opts);
     return { lead_id: leadId, events: [] };
   }
 
@@ -121,13 +139,13 @@ export class FakeDialnexaClient {
     kind: Destructive,
     method: 'POST' | 'DELETE',
     path: string,
-    { signal, beforeSend, afterAnswer }: DestructiveRequestOptions,
+    { signal, beforeSend, afterAnswer, tally }: DestructiveRequestOptions,
   ): Promise<number> {
     for (let rateLimited = 0; ;) {
       if (rateLimited > 0) await realSleep(this.rateLimitWaitMs, signal);
       if (signal?.aborted) throw signal.reason;
       await beforeSend();
-      this.record(kind === 'cancel' ? 'POST cancel' : 'DELETE');
+      this.record(kind === 'cancel' ? 'POST cancel' : 'DELETE', { tally });
       const answer = this.scripts[kind].shift() ?? { status: 200 };
       answer.inFlight?.();
       if ('noAnswer' in answer) {
@@ -146,7 +164,8 @@ export class FakeDialnexaClient {
     }
   }
 
-  private record(request: string): void {
+  private record(request: string, opts: RequestOptions = {}): void {
+    opts.tally?.add();
     this.requests.push(request);
     this.timeline.push(request);
   }

@@ -1,3 +1,4 @@
+import type { LeadsCheckpoints, LeadsUpload } from '../../archive/leads-checkpoint.js';
 import type { AuditEventType, NewAuditEvent } from '../../audit/audit-event.js';
 import { DomainError } from '../../common/domain-error.js';
 import { isRunning, type Teardown } from '../teardown.js';
@@ -118,6 +119,28 @@ export class FakeTeardownRepository {
     if (row.fencingToken !== token) return;
     row.leaseOwner = null;
     row.leaseExpiresAt = null;
+  }
+
+  /** The leads upload each teardown recorded (see TeardownRepository.leadsCheckpoints). */
+  readonly leadsUploads = new Map<string, LeadsUpload>();
+
+  leadsCheckpoints(teardown: Teardown): LeadsCheckpoints {
+    const id = teardown.id;
+    return {
+      load: () => Promise.resolve(structuredClone(this.leadsUploads.get(id) ?? null)),
+      begin: (upload) => {
+        this.leadsUploads.set(id, { ...upload, parts: [] });
+        return Promise.resolve();
+      },
+      savePart: (part) => {
+        this.leadsUploads.get(id)?.parts.push(part);
+        return Promise.resolve();
+      },
+      clear: () => {
+        this.leadsUploads.delete(id);
+        return Promise.resolve();
+      },
+    };
   }
 
   async update(

@@ -25,6 +25,8 @@ export function buildTeardown(overrides: Partial<Teardown> = {}): Teardown {
     leaseExpiresAt: null,
     leadsExported: 0,
     leadsTotal: null,
+    upstreamRequests: 0,
+    estimate: null,
     cancelSentAt: null,
     cancelledAt: null,
     deletePending: false,
