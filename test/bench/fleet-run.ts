@@ -104,7 +104,8 @@ export async function runFleet(settings: FleetSettings): Promise<FleetRun> {
             reason: `bench: ${settings.name}, ${i + 1} of ${settings.teardowns}`,
             dryRun: settings.dryRun,
           },
-          idempotencyKey: `bench-${settings.runId}-${settings.name}-${i}`,
+          // a key is printable ASCII without spaces (the API refuses others); the names have spaces
+          idempotencyKey: `bench-${settings.runId}-${settings.name.replaceAll(' ', '-')}-${i}`,
         }),
       ),
     );
