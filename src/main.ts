@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { getHeapStatistics } from 'node:v8';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   await app.listen(config.port, '0.0.0.0');
   logger.log(`listening on port ${config.port}`, 'Main');
+  // shows whether the shipped Node flags (package.json config.nodeOptions) reached this process
+  logger.log(`V8 heap limit ${Math.round(getHeapStatistics().heap_size_limit / 2 ** 20)} MiB`, 'Main');
 }
 
 main().catch((error: unknown) => {
