@@ -63,4 +63,5 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "dist/main.js"]
+# the Node flags of package.json's config.nodeOptions (test/deploy/dockerfile.spec.ts checks they agree)
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=256", "dist/main.js"]

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { getHeapStatistics } from 'node:v8';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
@@ -32,6 +33,11 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   await app.listen(config.port, '0.0.0.0');
   logger.info({ context: 'Main' }, `listening on port ${config.port}`);
+  // shows whether the shipped Node flags (package.json config.nodeOptions) reached this process
+  logger.info(
+    { context: 'Main' },
+    `V8 heap limit ${Math.round(getHeapStatistics().heap_size_limit / 2 ** 20)} MiB`,
+  );
 }
 
 main().catch((error: unknown) => {

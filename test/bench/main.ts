@@ -38,6 +38,7 @@ import {
 } from './report.ts';
 import type { FloorResult, SizeResult, Target } from './report.ts';
 import { SimulatorProcess } from './simulator-process.ts';
+import { shippedNodeOptions } from '../support/test-services.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 process.chdir(root);
@@ -157,9 +158,12 @@ console.log(
       ? `, ${checkout.branch} ${checkout.commit.slice(0, 10)}${checkout.dirty ? ' (uncommitted changes)' : ''}`
       : ''),
 );
+console.log(
+  `bench: the service runs with its shipped Node flags (package.json config.nodeOptions): ${shippedNodeOptions() || 'none'}`,
+);
 if (variant.length > 0) {
   console.log(
-    `bench: ${variant.join(', ')}${serviceNodeOptions ? ` (service NODE_OPTIONS=${serviceNodeOptions})` : ''}: ` +
+    `bench: ${variant.join(', ')}${serviceNodeOptions ? ` (service NODE_OPTIONS=${serviceNodeOptions}, after the shipped flags)` : ''}: ` +
       'these figures are not the service as shipped; the results file says so',
   );
 }
@@ -416,6 +420,7 @@ writeFileSync(
           ARCHIVE_PART_SIZE_MB: 'default',
           ARCHIVE_LOCK_MODE: 'GOVERNANCE',
           LOG_LEVEL: 'info',
+          shippedNodeOptions: shippedNodeOptions(),
           NODE_OPTIONS: serviceNodeOptions ?? null,
           inspector: profile ? 'attached (--profile): CPU sampled every 1 ms' : null,
           teardown: 'dryRun: true (export, verify, audit)',

@@ -45,12 +45,17 @@ describe('Dockerfile', () => {
     expect(user).not.toMatch(/^(root|0)(:|$)/);
   });
 
-  it('runs node dist/main.js under an init, without npm', () => {
+  it('runs node dist/main.js with the Node flags of package.json (config.nodeOptions) under an init, without npm', () => {
+    const nodeOptions = (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        config: { nodeOptions: string };
+      }
+    ).config.nodeOptions.split(/\s+/);
     const entrypoint = jsonForm(runtime.find((line) => line.startsWith('ENTRYPOINT '))!);
     expect(entrypoint[0]).toMatch(/\/(tini|dumb-init)$/);
     expect(runtime.some((line) => /apt-get install .*\b(tini|dumb-init)\b/.test(line))).toBe(true);
     const cmd = jsonForm(runtime.find((line) => line.startsWith('CMD '))!);
-    expect(cmd).toEqual(['node', 'dist/main.js']);
+    expect(cmd).toEqual(['node', ...nodeOptions, 'dist/main.js']);
     expect([...entrypoint, ...cmd]).not.toContain('npm');
   });
 

@@ -6,6 +6,7 @@
  * e2e harness.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type pg from 'pg';
 import { DEFAULT_API_KEY } from '../simulator/dialnexa-simulator.ts';
@@ -110,6 +111,17 @@ export function serviceEnvFor(
   };
 }
 
+/**
+ * The Node flags the service ships with: package.json's `config.nodeOptions`, which `npm start`
+ * (and so the container) passes to node. Every test and the bench start dist/main.js with them,
+ * so they exercise and measure the process as production runs it. Read from the working directory,
+ * like dist/main.js.
+ */
+export function shippedNodeOptions(): string {
+  const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { config?: { nodeOptions?: string } };
+  return manifest.config?.nodeOptions ?? '';
+}
+
 /** The built service (dist/main.js) as a child process that a test can SIGKILL, SIGSTOP and SIGCONT. */
 export class ServiceProcess {
   readonly env: Record<string, string>;
@@ -141,7 +153,13 @@ export class ServiceProcess {
   async start(port?: number): Promise<this> {
     this.port = port ?? (await freePort());
     const child = spawn(process.execPath, ['dist/main.js'], {
-      env: { PATH: process.env['PATH'] ?? '', ...this.env, PORT: String(this.port) },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        ...this.env,
+        // the shipped flags first: a flag the caller adds (the bench's experiments) comes later and wins
+        NODE_OPTIONS: `${shippedNodeOptions()} ${this.env['NODE_OPTIONS'] ?? ''}`.trim(),
+        PORT: String(this.port),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => {
