@@ -1,17 +1,19 @@
+import canonicalize from 'canonicalize';
+
 /**
- * JSON with object keys sorted at every level and no insignificant white space, so that the same
- * event always hashes the same, whatever order PostgreSQL's jsonb hands its keys back in.
+ * RFC 8785 (JSON Canonicalization Scheme) text, from the `canonicalize` library: object keys
+ * sorted by UTF-16 code units at every level, numbers as ECMAScript prints them, no white space.
+ * The same event always hashes the same, whatever order PostgreSQL's jsonb hands its keys back in.
+ *
+ * Audit hashes depend on this text byte for byte: `audit-hash.spec.ts` pins the hashes of known
+ * events, computed with the hand-written version this replaced, and the library gives the same
+ * text for every JSON value PostgreSQL can store. It differs only where jsonb cannot go: a lone
+ * surrogate, which the library refuses (RFC 8785 3.2.2.2) and jsonb refuses too, so no stored
+ * chain holds one.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value))
-      throw new Error('non-finite number in an audit event');
-    if (value === undefined) return 'null';
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  const text = canonicalize(value);
+  // only undefined, a function or a symbol at the top: nothing a caller hashes on purpose
+  if (text === undefined) throw new TypeError('canonical JSON of a value JSON cannot represent');
+  return text;
 }
