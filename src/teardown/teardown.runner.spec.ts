@@ -5,6 +5,7 @@ import type { AuditEventType } from '../audit/audit-event.js';
 import { DomainError } from '../common/domain-error.js';
 import { DestructiveCallGate } from './destructive-call.gate.js';
 import type { Teardown } from './teardown.js';
+import type { ReceiptService } from '../receipts/receipt.service.js';
 import { TeardownRunner } from './teardown.runner.js';
 import { FakeArchiveService } from './testing/archive-service.fake.js';
 import { FakeDialnexaClient } from './testing/dialnexa-client.fake.js';
@@ -32,6 +33,7 @@ function build({ teardown = buildTeardown(), committed = [], env = {} }: BuildOp
   const dialnexa = new FakeDialnexaClient(config.dialnexa.maxAttempts, timeline);
   const archive = new FakeArchiveService();
   const anchors = { anchorNow: jest.fn(() => Promise.resolve()) };
+  const receipts = { issueQuietly: jest.fn((_teardown: { status: string }) => Promise.resolve()) };
   const gate = new DestructiveCallGate(repo.asRepository(), dialnexa.asClient());
   let takenOverAt = -1;
   const sut = new TeardownRunner(
@@ -41,9 +43,11 @@ function build({ teardown = buildTeardown(), committed = [], env = {} }: BuildOp
     anchors as unknown as AuditAnchorService,
     gate,
     config,
+    receipts as unknown as ReceiptService,
   );
   return {
     sut,
+    receipts,
     repo,
     dialnexa,
     archive,
@@ -80,8 +84,8 @@ beforeAll(() => {
 });
 
 describe(TeardownRunner.name, () => {
-  it('exports, verifies, audits, cancels, finalizes and deletes, each in order, and anchors the chain', async () => {
-    const { sut, repo, archive, anchors, timeline } = build();
+  it('exports, verifies, audits, cancels, finalizes and deletes, each in order, anchors the chain and asks for the receipt', async () => {
+    const { sut, repo, archive, anchors, receipts, timeline } = build();
 
     await sut.run(TEARDOWN_ID);
 
@@ -129,6 +133,8 @@ describe(TeardownRunner.name, () => {
       confirmation: 'deleted',
     });
     expect(anchors.anchorNow).toHaveBeenCalledTimes(1);
+    expect(receipts.issueQuietly).toHaveBeenCalledTimes(1);
+    expect(receipts.issueQuietly.mock.calls[0]?.[0]).toMatchObject({ id: TEARDOWN_ID, status: 'completed' });
   });
 
   describe('when the archive cannot be made', () => {
@@ -293,7 +299,7 @@ describe(TeardownRunner.name, () => {
   });
 
   it('sends no cancel for a teardown aborted after its audit event', async () => {
-    const { sut, repo, dialnexa, newEvents, anchors } = build();
+    const { sut, repo, dialnexa, newEvents, anchors, receipts } = build();
     repo.afterCommitOf('archive.exported', () => repo.abort(TEARDOWN_ID));
 
     await sut.run(TEARDOWN_ID);
@@ -302,6 +308,7 @@ describe(TeardownRunner.name, () => {
     expect(repo.row(TEARDOWN_ID)).toMatchObject({ status: 'aborted', cancelSentAt: null, error: null });
     expect(newEvents()).toEqual(['archive.exported']);
     expect(anchors.anchorNow).not.toHaveBeenCalled();
+    expect(receipts.issueQuietly).not.toHaveBeenCalled();
   });
 
   describe('at the cancel', () => {
