@@ -13,9 +13,14 @@ export class JwksController {
   @Get('jwks.json')
   @Header('Cache-Control', 'public, max-age=300')
   @ApiOperation({
-    summary: 'The public keys that deletion receipts are signed with (JWK set, Ed25519, kid = RFC 7638 thumbprint)',
+    summary:
+      'The public keys that deletion receipts are signed with (JWK set, Ed25519, kid = RFC 7638 thumbprint)',
   })
-  @ApiResponse({ status: 200, standardSchema: jwksSchema, description: 'the current key first, then earlier ones' })
+  @ApiResponse({
+    status: 200,
+    standardSchema: jwksSchema,
+    description: 'the current key first, then earlier ones',
+  })
   jwks() {
     return this.receipts.jwks();
   }

@@ -87,7 +87,10 @@ describe('verifyReceipt', () => {
 
   it('fails on white space added, though the JSON means the same', () => {
     const spaced = Buffer.from(JSON.stringify(JSON.parse(bytes.toString('utf8')), null, 2));
-    expect(verifyReceipt(spaced, keyring.jwks)).toMatchObject({ ok: false, reason: expect.stringContaining('canonical') });
+    expect(verifyReceipt(spaced, keyring.jwks)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('canonical'),
+    });
   });
 
   it('fails for a receipt re-signed with a foreign key, whether it names its own kid or ours', () => {
@@ -125,7 +128,9 @@ describe('verifyReceipt', () => {
   });
 
   it('refuses a key whose kid is not its thumbprint, and what is not an envelope', () => {
-    const lying = { keys: [{ ...keyring.current, x: new ReceiptKeyring(buildKeyPair().privatePem).current.x }] };
+    const lying = {
+      keys: [{ ...keyring.current, x: new ReceiptKeyring(buildKeyPair().privatePem).current.x }],
+    };
     expect(verifyReceipt(bytes, lying)).toMatchObject({ ok: false });
     expect(verifyReceipt(Buffer.from('{"receipt":{}}'), keyring.jwks)).toMatchObject({ ok: false });
     expect(verifyReceipt(Buffer.from('not json'), keyring.jwks)).toMatchObject({ ok: false });

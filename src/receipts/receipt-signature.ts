@@ -37,8 +37,7 @@ export interface JwkSet {
 }
 
 export type ReceiptCheck =
-  | { ok: true; kid: string; receipt: Record<string, unknown> }
-  | { ok: false; reason: string; kid?: string };
+  { ok: true; kid: string; receipt: Record<string, unknown> } | { ok: false; reason: string; kid?: string };
 
 /**
  * RFC 7638 thumbprint of an Ed25519 public key: SHA-256 of `{"crv","kty","x"}` (its required

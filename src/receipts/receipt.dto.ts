@@ -60,3 +60,22 @@ export const jwksSchema = z.object({
     }),
   ),
 });
+
+const evidenceObjectSchema = z.object({
+  key: z.string(),
+  versionId: z.string().nullable(),
+  exists: z.boolean(),
+  url: z
+    .string()
+    .nullable()
+    .describe('presigned GET of that version, short-lived; null when it does not exist'),
+  lock: z.object({ mode: z.string(), retainUntil: z.string() }).nullable(),
+});
+
+/** `GET /v1/teardowns/{id}/receipt/evidence`: what `receipt verify --online` reads independently. */
+export const receiptEvidenceSchema = z.object({
+  expiresAt: z.string().describe('when the URLs stop working'),
+  receipt: evidenceObjectSchema,
+  manifests: z.array(evidenceObjectSchema.extend({ snapshot: z.enum(['export', 'final']) })),
+  anchor: evidenceObjectSchema,
+});

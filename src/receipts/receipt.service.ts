@@ -11,10 +11,29 @@ import { AuditRepository } from '../audit/audit.repository.js';
 import { DomainError } from '../common/domain-error.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { buildReceipt, receiptEvents, type ReceiptSubject } from './receipt.js';
+import { buildReceipt, type DeletionReceipt, receiptEvents, type ReceiptSubject } from './receipt.js';
 import { type JwkSet, publicJwkOf, ReceiptKeyring, verifyReceipt } from './receipt-signature.js';
 
 const JSON_TYPE = 'application/json';
+const EVIDENCE_URL_TTL_SECONDS = 900;
+
+/** An object a receipt names, as the bucket holds it, with a short-lived download URL. */
+export interface EvidenceObject {
+  key: string;
+  versionId: string | null;
+  exists: boolean;
+  /** Presigned GET of that version; null when the object does not exist. */
+  url: string | null;
+  lock: { mode: string; retainUntil: string } | null;
+}
+
+/** What `receipt verify --online` checks a receipt against, besides the audit API. */
+export interface ReceiptEvidence {
+  expiresAt: string;
+  receipt: EvidenceObject;
+  manifests: (EvidenceObject & { snapshot: 'export' | 'final' })[];
+  anchor: EvidenceObject;
+}
 
 /** `receipt.json` beside the export's `manifest.json`. */
 export function receiptKeyOf(manifestKey: string): string {
@@ -66,6 +85,31 @@ export class ReceiptService {
     const manifestKey = receiptable(teardown);
     const key = receiptKeyOf(manifestKey);
     return (await this.readStored(teardown, key)) ?? this.issue(teardown, keyring, key);
+  }
+
+  /**
+   * The objects a teardown's receipt names (its manifests, the anchor) and the receipt itself, as
+   * the bucket holds them: existence, Object Lock, and a presigned URL to read each independently.
+   */
+  async evidenceOf(teardown: ReceiptSubject): Promise<ReceiptEvidence> {
+    const bytes = await this.receiptOf(teardown);
+    const receipt = (JSON.parse(bytes.toString('utf8')) as { receipt: DeletionReceipt }).receipt;
+    const manifests: ReceiptEvidence['manifests'] = [
+      {
+        snapshot: 'export',
+        ...(await this.evidence(receipt.archive.manifestKey, receipt.archive.manifestVersionId)),
+      },
+    ];
+    if (receipt.final) {
+      const { manifestKey, manifestVersionId } = receipt.final;
+      manifests.push({ snapshot: 'final', ...(await this.evidence(manifestKey, manifestVersionId)) });
+    }
+    return {
+      expiresAt: new Date(Date.now() + EVIDENCE_URL_TTL_SECONDS * 1000).toISOString(),
+      receipt: await this.evidence(receiptKeyOf(receipt.archive.manifestKey), null),
+      manifests,
+      anchor: await this.evidence(receipt.chain.anchorKey, null),
+    };
   }
 
   /** The runner's hook at a teardown's end: issues its receipt; never throws (a read issues it later). */
@@ -134,6 +178,19 @@ export class ReceiptService {
     const retention = this.retention();
     if (retention) await this.ensureRetention({ key, versionId: head.versionId }, retention);
     return bytes;
+  }
+
+  private async evidence(key: string, versionId: string | null): Promise<EvidenceObject> {
+    const head = await this.store.head(key, versionId);
+    if (!head) return { key, versionId, exists: false, url: null, lock: null };
+    const object = { key, versionId: head.versionId };
+    const lock = await this.store.getRetention(object);
+    return {
+      ...object,
+      exists: true,
+      url: await this.store.presign(object, EVIDENCE_URL_TTL_SECONDS),
+      lock: lock ? { mode: lock.mode, retainUntil: lock.retainUntil.toISOString() } : null,
+    };
   }
 
   private retention(): Retention | undefined {

@@ -123,7 +123,14 @@ export function buildReceipt(
     deleteConfirmation: typeof confirmation === 'string' ? confirmation : null,
     archive: manifestOf(archive),
     final: archive.final ? manifestOf(archive.final) : null,
-    events: events.map((e) => ({ seq: e.seq, id: e.id, at: e.at, actor: e.actor, type: e.type, hash: e.hash })),
+    events: events.map((e) => ({
+      seq: e.seq,
+      id: e.id,
+      at: e.at,
+      actor: e.actor,
+      type: e.type,
+      hash: e.hash,
+    })),
     chain: { headSeq: anchor.seq, headHash: anchor.hash, anchorKey: anchor.key },
   };
 }
