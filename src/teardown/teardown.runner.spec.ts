@@ -42,16 +42,16 @@ function build({ teardown = buildTeardown(), committed = [], env = {} }: BuildOp
     archive.asService(),
     anchors as unknown as AuditAnchorService,
     gate,
-    config,
     receipts as unknown as ReceiptService,
+    config,
   );
   return {
     sut,
-    receipts,
     repo,
     dialnexa,
     archive,
     anchors,
+    receipts,
     timeline,
     /** The audit events this run committed (not the seeded ones). */
     newEvents: () => repo.eventTypes().slice(committed.length),

@@ -46,8 +46,8 @@ export class TeardownRunner {
     private readonly archive: ArchiveService,
     private readonly anchors: AuditAnchorService,
     private readonly gate: DestructiveCallGate,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly receipts: ReceiptService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
