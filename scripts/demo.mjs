@@ -2,8 +2,9 @@
 // service as a person would, with the admin CLI (`dialnexa-teardown`, dist/cli/main.js): it
 // requests the teardown of one workflow, watches it to its end (a live progress bar on a
 // terminal, one line per change otherwise), shows the audit trail, downloads the archive and
-// verifies every object against its manifest, and verifies the audit chain. Exits non-zero
-// unless all of that succeeded.
+// verifies every object against its manifest, verifies the audit chain, then fetches the signed
+// deletion receipt and verifies it (offline against the service's JWKS, then online: manifests
+// and anchor in the bucket, events in the chain). Exits non-zero unless all of that succeeded.
 //
 // Environment: DEMO_BASE_URL (the service), DEMO_WORKFLOW_ID, DEMO_REQUESTER_KEY,
 // DEMO_AUDITOR_KEY; DEMO_ARCHIVE_DIR (where the archive is downloaded, .run/demo-archive-<id>).
@@ -67,10 +68,15 @@ async function main() {
   await rm(dir, { recursive: true, force: true });
   const archive = await cli('auditor', ['archive', 'get', id, '--out', dir]);
   const chain = await cli('auditor', ['audit', 'verify']);
+  const receiptFile = `${dir}-receipt.json`;
+  await rm(receiptFile, { force: true });
+  const receipt = await cli('requester', ['receipt', 'get', id, '--out', receiptFile]);
+  const offline = await cli('requester', ['receipt', 'verify', receiptFile]);
+  const online = await cli('auditor', ['receipt', 'verify', receiptFile, '--online']);
 
-  const ok = [watched, trail, archive, chain].every((run) => run.code === 0);
+  const ok = [watched, trail, archive, chain, receipt, offline, online].every((run) => run.code === 0);
   console.log(
-    `\n${ok ? 'DEMO OK' : 'DEMO FAILED'}: teardown ${id} of ${workflowId}; its archive is in ${dir}`,
+    `\n${ok ? 'DEMO OK' : 'DEMO FAILED'}: teardown ${id} of ${workflowId}; its archive is in ${dir}, its signed receipt in ${receiptFile}`,
   );
   return ok;
 }

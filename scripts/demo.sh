@@ -6,7 +6,10 @@
 # edges, 420 leads), builds and starts the service (logs: .run/demo-service.log), then
 # scripts/demo.mjs operates it with the admin CLI: requests the teardown of that workflow,
 # watches its progress to the end, shows its audit trail, downloads and verifies its archive
-# (into .run/demo-archive-<id>) and verifies the audit chain.
+# (into .run/demo-archive-<id>), verifies the audit chain, then fetches the signed deletion
+# receipt and verifies it (offline against the service's JWKS, then online). The receipt signing
+# key is made for this run only and handed to the service in its environment: never written to
+# disk, never printed.
 #
 # Everything started here is stopped on exit, unless KEEP_RUNNING=1 (then
 # `bash scripts/demo.sh stop` stops it later). Exit status: scripts/demo.mjs's (0: completed).
@@ -166,12 +169,15 @@ set -a # the S3 settings of the local store, for the service
 # shellcheck disable=SC1091
 . "$CEPH_DIR/s3.env"
 set +a
+# An Ed25519 key for this run's receipts (PKCS#8 PEM), only in the service's environment.
+RECEIPT_SIGNING_KEY=$(node -e "process.stdout.write(require('node:crypto').generateKeyPairSync('ed25519').privateKey.export({format:'pem',type:'pkcs8'}))")
 # `npm start` applies the migrations first (MIGRATE_ON_START defaults to true).
 start service "$SERVICE_LOG" "$SERVICE_LOG" env PORT="$PORT" DATABASE_URL="$DATABASE_URL" \
   DIALNEXA_BASE_URL="$SIM_URL" DIALNEXA_API_KEY="$SIM_KEY" \
   ARCHIVE_LOCK_MODE=GOVERNANCE ARCHIVE_RETENTION_DAYS=1 DELETE_SETTLE_TIMEOUT_S=120 \
-  API_KEYS="$API_KEYS" LOG_LEVEL=info \
+  API_KEYS="$API_KEYS" LOG_LEVEL=info RECEIPT_SIGNING_KEY="$RECEIPT_SIGNING_KEY" \
   npm start
+unset RECEIPT_SIGNING_KEY
 SERVICE_PID=$STARTED_PID
 
 for i in $(seq 1 240); do

@@ -109,6 +109,21 @@ export class AuditAnchorService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /**
+   * The first anchor (lowest seq) that covers the event at `seq`, anchoring the head now when no
+   * anchor does yet. The first such anchor, not the newest: it never changes once written (anchors
+   * are locked), so whoever asks again, later or on another replica, is named the same one.
+   * Null only when anchoring failed (logged; the caller may retry).
+   */
+  async anchorCovering(seq: number, reason: string): Promise<AuditAnchor | null> {
+    const first = (anchors: AuditAnchor[]) => anchors.find((a) => a.seq >= seq) ?? null;
+    const existing = first(await this.listAnchors());
+    if (existing) return existing;
+    const outcome = await this.anchorNow(reason);
+    if (outcome.status === 'failed' || outcome.status === 'empty') return null;
+    return first(await this.listAnchors());
+  }
+
+  /**
    * Walks the chain, then checks that the event at every anchor's seq has the anchored hash. A
    * removed or truncated event is found up to the newest anchor (the anchor names an event that is
    * gone), and since every event is anchored within AUDIT_ANCHOR_INTERVAL_S, events left unanchored

@@ -4,6 +4,7 @@ import { CliError, EXIT, type ExitCode } from './cli.error.js';
 import { registerArchiveCommands } from './commands/archive.commands.js';
 import { registerAuditCommands } from './commands/audit.commands.js';
 import { registerHoldCommands } from './commands/hold.commands.js';
+import { registerReceiptCommands } from './commands/receipt.commands.js';
 import { registerTeardownCommands } from './commands/teardown.commands.js';
 
 export const CLI_NAME = 'dialnexa-teardown';
@@ -17,7 +18,9 @@ Exit codes: 0 success, 1 failure (refused, failed, mismatch), 2 usage error.`;
 
 function buildProgram(ctx: CliContext): Command {
   const program = new Command(CLI_NAME)
-    .description('Operate dialnexa-teardown: request, follow and decide teardowns, holds, audit, archives.')
+    .description(
+      'Operate dialnexa-teardown: request, follow and decide teardowns, holds, audit, archives, receipts.',
+    )
     .option('--json', 'print JSON for scripts (progress as one JSON line per change)')
     .exitOverride()
     .configureOutput({
@@ -30,6 +33,7 @@ function buildProgram(ctx: CliContext): Command {
   registerHoldCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerArchiveCommands(program, ctx);
+  registerReceiptCommands(program, ctx);
   return program;
 }
 

@@ -13,6 +13,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'ROUTE_NOT_FOUND':
     case 'TEARDOWN_NOT_FOUND':
     case 'HOLD_NOT_FOUND':
+    case 'RECEIPT_NOT_FOUND':
       return 404;
     case 'TEARDOWN_IN_PROGRESS':
     case 'TEARDOWN_NOT_ABORTABLE':
@@ -22,6 +23,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'APPROVAL_ALREADY_RECORDED':
     case 'APPROVAL_EXPIRED':
     case 'HOLD_ALREADY_LIFTED':
+    case 'RECEIPTS_DISABLED':
       return 409;
     case 'PAYLOAD_TOO_LARGE':
       return 413;

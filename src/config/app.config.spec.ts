@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { ConfigError, loadConfig } from './app.config.js';
 
 const valid = {
@@ -100,5 +100,45 @@ describe('loadConfig', () => {
     ).toThrow(
       expect.objectContaining({ message: expect.stringContaining(`caller name ${name} is reserved`) }),
     );
+  });
+
+  describe('receipt keys', () => {
+    const ed25519 = () => generateKeyPairSync('ed25519');
+    const pkcs8 = (key = ed25519()) => key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const spki = (key = ed25519()) => key.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+
+    it('leaves receipts off without RECEIPT_SIGNING_KEY', () => {
+      expect(loadConfig(valid).receipts).toEqual({ signingKey: null, previousPublicKeys: [] });
+    });
+
+    it('takes an Ed25519 PKCS#8 PEM, also on one line with \\n escapes, and earlier public keys', () => {
+      const pem = pkcs8();
+      const older = [spki(), spki()];
+      const sut = loadConfig({
+        ...valid,
+        RECEIPT_SIGNING_KEY: pem.trim().replace(/\n/g, '\\n'),
+        RECEIPT_PREVIOUS_PUBLIC_KEYS: older.join(''),
+      });
+      expect(sut.receipts).toEqual({ signingKey: pem, previousPublicKeys: older });
+    });
+
+    it('refuses a key that is not Ed25519 or not a private key, without echoing it', () => {
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
+        .privateKey.export({ format: 'pem', type: 'pkcs8' })
+        .toString();
+      for (const bad of [rsa, spki(), 'not-a-key-but-a-secret']) {
+        expect(() => loadConfig({ ...valid, RECEIPT_SIGNING_KEY: bad })).toThrow(
+          expect.objectContaining({
+            message: expect.stringContaining(
+              'RECEIPT_SIGNING_KEY must be an Ed25519 private key in PKCS#8 PEM',
+            ),
+          }),
+        );
+      }
+      expect(() => loadConfig({ ...valid, RECEIPT_SIGNING_KEY: 'not-a-key-but-a-secret' })).toThrow(
+        expect.objectContaining({ message: expect.not.stringContaining('not-a-key-but-a-secret') }),
+      );
+      expect(() => loadConfig({ ...valid, RECEIPT_PREVIOUS_PUBLIC_KEYS: 'nothing' })).toThrow(ConfigError);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -95,6 +95,13 @@ export interface AuditAnchorConfig {
   prefix: string;
 }
 
+export interface ReceiptConfig {
+  /** Ed25519 private key (PKCS#8 PEM) that signs deletion receipts; null: no receipts. */
+  signingKey: string | null;
+  /** Ed25519 public keys (SPKI PEM) of earlier signing keys, still served in the JWKS. */
+  previousPublicKeys: string[];
+}
+
 export interface AppConfig {
   port: number;
   databaseUrl: string;
@@ -110,6 +117,7 @@ export interface AppConfig {
   apiKeys: ApiCaller[];
   apiRateLimit: ApiRateLimitConfig;
   auditAnchors: AuditAnchorConfig;
+  receipts: ReceiptConfig;
 }
 
 export class ConfigError extends Error {
@@ -218,6 +226,42 @@ const apiKeys = z.string({ error: 'is required' }).transform((raw, ctx) => {
   return callers;
 });
 
+/** An env file often holds a PEM on one line with `\\n` for its line breaks. */
+const pemText = (raw: string) => raw.replace(/\\n/g, '\n').trim();
+
+const ed25519PrivateKey = z.string().transform((raw, ctx) => {
+  const pem = pemText(raw);
+  try {
+    if (createPrivateKey({ key: pem, format: 'pem' }).asymmetricKeyType === 'ed25519') return `${pem}\n`;
+  } catch {
+    // not a PEM private key at all: reported below, without echoing the secret
+  }
+  ctx.addIssue({ code: 'custom', message: 'must be an Ed25519 private key in PKCS#8 PEM' });
+  return z.NEVER;
+});
+
+const ed25519PublicKeys = z.string().transform((raw, ctx) => {
+  const blocks = pemText(raw).match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g) ?? [];
+  const keys: string[] = [];
+  for (const block of blocks) {
+    try {
+      if (createPublicKey({ key: block, format: 'pem' }).asymmetricKeyType === 'ed25519') {
+        keys.push(`${block}\n`);
+        continue;
+      }
+    } catch {
+      // reported below with the block's position
+    }
+    ctx.addIssue({ code: 'custom', message: `key ${keys.length + 1} is not an Ed25519 SPKI PEM` });
+    return z.NEVER;
+  }
+  if (keys.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must hold Ed25519 public keys in SPKI PEM' });
+    return z.NEVER;
+  }
+  return keys;
+});
+
 const schema = z.object({
   PORT: int(3000, 0, 65535),
   DATABASE_URL: required.pipe(url('a postgresql:// URL')),
@@ -273,6 +317,8 @@ const schema = z.object({
     .string()
     .regex(/^([A-Za-z0-9_.-]+\/)+$/, 'must be path segments ending in /')
     .optional(),
+  RECEIPT_SIGNING_KEY: ed25519PrivateKey.optional(),
+  RECEIPT_PREVIOUS_PUBLIC_KEYS: ed25519PublicKeys.optional(),
 });
 
 /** Every environment variable the service reads, with its validation: the README's table is made from it. */
@@ -357,6 +403,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       // with different ARCHIVE_PREFIXes keep separate anchor series: anchors of another chain
       // would otherwise read as tampering.
       prefix: e.AUDIT_ANCHOR_PREFIX ?? `audit-anchors/${e.ARCHIVE_PREFIX}`,
+    },
+    receipts: {
+      signingKey: e.RECEIPT_SIGNING_KEY ?? null,
+      previousPublicKeys: e.RECEIPT_PREVIOUS_PUBLIC_KEYS ?? [],
     },
   };
 }

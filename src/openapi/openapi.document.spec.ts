@@ -29,6 +29,7 @@ describe('OpenAPI document', () => {
 
     expect(sut.map(([name]) => name).sort()).toEqual([
       'DELETE /v1/holds/{id}',
+      'GET /.well-known/jwks.json',
       'GET /healthz',
       'GET /metrics',
       'GET /readyz',
@@ -39,6 +40,8 @@ describe('OpenAPI document', () => {
       'GET /v1/teardowns/{id}',
       'GET /v1/teardowns/{id}/archive',
       'GET /v1/teardowns/{id}/audit',
+      'GET /v1/teardowns/{id}/receipt',
+      'GET /v1/teardowns/{id}/receipt/evidence',
       'POST /v1/holds',
       'POST /v1/teardowns',
       'POST /v1/teardowns/{id}/abort',

@@ -5,7 +5,9 @@ import { AuditModule } from '../audit/audit.module.js';
 import { DialnexaModule } from '../dialnexa/dialnexa.module.js';
 import { LegalHoldModule, LegalHoldRepositoryModule } from '../holds/legal-hold.module.js';
 import { JobsModule } from '../jobs/jobs.module.js';
+import { ReceiptModule } from '../receipts/receipt.module.js';
 import { TeardownController } from './teardown.controller.js';
+import { TeardownReceiptController } from './teardown-receipt.controller.js';
 import { TeardownRepository } from './teardown.repository.js';
 import { DestructiveCallGate } from './destructive-call.gate.js';
 import { TeardownRunner } from './teardown.runner.js';
@@ -30,11 +32,12 @@ export class TeardownRepositoryModule {}
     AuditModule,
     DialnexaModule,
     JobsModule,
+    ReceiptModule,
     TeardownRepositoryModule,
     ApprovalsModule.register({ imports: [TeardownRepositoryModule], subjects: TeardownRepository }),
     LegalHoldModule.register({ imports: [TeardownRepositoryModule], teardowns: TeardownRepository }),
   ],
-  controllers: [TeardownController],
+  controllers: [TeardownController, TeardownReceiptController],
   providers: [DestructiveCallGate, TeardownRunner, TeardownService, TeardownWorker],
 })
 export class TeardownModule {}

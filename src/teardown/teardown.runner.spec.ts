@@ -6,6 +6,7 @@ import { DomainError } from '../common/domain-error.js';
 import type { TeardownMetrics } from '../ops/metrics.port.js';
 import { DestructiveCallGate } from './destructive-call.gate.js';
 import type { Teardown } from './teardown.js';
+import type { ReceiptService } from '../receipts/receipt.service.js';
 import { TeardownRunner } from './teardown.runner.js';
 import { FakeArchiveService } from './testing/archive-service.fake.js';
 import { FakeDialnexaClient } from './testing/dialnexa-client.fake.js';
@@ -33,6 +34,7 @@ function build({ teardown = buildTeardown(), committed = [], env = {} }: BuildOp
   const dialnexa = new FakeDialnexaClient(config.dialnexa.maxAttempts, timeline);
   const archive = new FakeArchiveService();
   const anchors = { anchorNow: jest.fn(() => Promise.resolve()) };
+  const receipts = { issueQuietly: jest.fn((_teardown: { status: string }) => Promise.resolve()) };
   const gate = new DestructiveCallGate(repo.asRepository(), dialnexa.asClient());
   const metrics = new RecordingMetrics();
   let takenOverAt = -1;
@@ -42,6 +44,7 @@ function build({ teardown = buildTeardown(), committed = [], env = {} }: BuildOp
     archive.asService(),
     anchors as unknown as AuditAnchorService,
     gate,
+    receipts as unknown as ReceiptService,
     config,
     metrics,
   );
@@ -52,6 +55,7 @@ function build({ teardown = buildTeardown(), committed = [], env = {} }: BuildOp
     dialnexa,
     archive,
     anchors,
+    receipts,
     timeline,
     /** The audit events this run committed (not the seeded ones). */
     newEvents: () => repo.eventTypes().slice(committed.length),
@@ -130,8 +134,8 @@ describe(TeardownRunner.name, () => {
     expect(atVerify).toMatchObject({ step: 'verify', estimate: { requestsLeft: 10, secondsLeft: 4 } });
   });
 
-  it('exports, verifies, audits, cancels, finalizes and deletes, each in order, and anchors the chain', async () => {
-    const { sut, repo, archive, anchors, timeline } = build();
+  it('exports, verifies, audits, cancels, finalizes and deletes, each in order, anchors the chain and asks for the receipt', async () => {
+    const { sut, repo, archive, anchors, receipts, timeline } = build();
 
     await sut.run(TEARDOWN_ID);
 
@@ -179,6 +183,8 @@ describe(TeardownRunner.name, () => {
       confirmation: 'deleted',
     });
     expect(anchors.anchorNow).toHaveBeenCalledTimes(1);
+    expect(receipts.issueQuietly).toHaveBeenCalledTimes(1);
+    expect(receipts.issueQuietly.mock.calls[0]?.[0]).toMatchObject({ id: TEARDOWN_ID, status: 'completed' });
   });
 
   it('reports each step, the archives it wrote and the end through the metrics port', async () => {
@@ -366,7 +372,7 @@ describe(TeardownRunner.name, () => {
   });
 
   it('sends no cancel for a teardown aborted after its audit event', async () => {
-    const { sut, repo, dialnexa, newEvents, anchors } = build();
+    const { sut, repo, dialnexa, newEvents, anchors, receipts } = build();
     repo.afterCommitOf('archive.exported', () => repo.abort(TEARDOWN_ID));
 
     await sut.run(TEARDOWN_ID);
@@ -375,6 +381,7 @@ describe(TeardownRunner.name, () => {
     expect(repo.row(TEARDOWN_ID)).toMatchObject({ status: 'aborted', cancelSentAt: null, error: null });
     expect(newEvents()).toEqual(['archive.exported']);
     expect(anchors.anchorNow).not.toHaveBeenCalled();
+    expect(receipts.issueQuietly).not.toHaveBeenCalled();
   });
 
   describe('at the cancel', () => {

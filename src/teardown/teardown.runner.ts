@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchiveService, type WriteFence } from '../archive/archive.service.js';
 import type { ArchiveRef } from '../archive/manifest.js';
 import { AuditAnchorService } from '../audit/audit-anchor.service.js';
+import { ReceiptService } from '../receipts/receipt.service.js';
 import { type NewAuditEvent, SYSTEM_ACTOR } from '../audit/audit-event.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
@@ -50,6 +51,7 @@ export class TeardownRunner {
     private readonly archive: ArchiveService,
     private readonly anchors: AuditAnchorService,
     private readonly gate: DestructiveCallGate,
+    private readonly receipts: ReceiptService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(METRICS) metrics: TeardownMetrics | null = null,
   ) {
@@ -103,6 +105,7 @@ export class TeardownRunner {
       if (!isRunning(teardown.status)) {
         // Each ended teardown anchors the chain head in the bucket (never fails the teardown).
         void this.anchors.anchorNow(`teardown ${teardown.id} ${teardown.status}`);
+        this.afterEnd(teardown);
       }
     } catch (error) {
       if (error instanceof LeaseLostError) {
@@ -128,6 +131,15 @@ export class TeardownRunner {
         );
       });
     }
+  }
+
+  /**
+   * After the end: a completed deletion gets its signed receipt, once the anchor above covers its
+   * events (the receipt names it). Not awaited and never failing the teardown: a read of the
+   * receipt issues it when this did not.
+   */
+  private afterEnd(teardown: Teardown): void {
+    void this.receipts.issueQuietly(teardown);
   }
 
   /** Stops taking new steps; waits in progress end at once. Called before the process exits. */

@@ -11,9 +11,16 @@ import { loadConfig, type AppConfig } from '../../src/config/app.config.js';
 import { configureApp } from '../../src/http.js';
 import { createRootLogger } from '../../src/ops/logging.js';
 import { DialnexaSimulator } from '../simulator/dialnexa-simulator.ts';
-import { databaseUrl, emptyTables, freePort, serviceEnvFor, ServiceProcess } from './test-services.ts';
+import {
+  databaseUrl,
+  emptyTables,
+  freePort,
+  RECEIPT_TEST_KEY,
+  serviceEnvFor,
+  ServiceProcess,
+} from './test-services.ts';
 
-export { databaseUrl, freePort, ServiceProcess };
+export { databaseUrl, freePort, RECEIPT_TEST_KEY, ServiceProcess };
 
 /** The callers every end-to-end test can use, one per role plus a second requester. */
 export const KEYS = {

@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import type pg from 'pg';
 import { DEFAULT_API_KEY } from '../simulator/dialnexa-simulator.ts';
@@ -77,6 +78,19 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * The Ed25519 key the services of this test run sign deletion receipts with: made here, for this
+ * run only (no private key is ever committed). Tests sign with it too, to forge receipts the key
+ * vouches for but the chain does not.
+ */
+export const RECEIPT_TEST_KEY = (() => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+  };
+})();
+
+/**
  * The service's environment for tests: the database and S3 store that `npm test` started, the
  * simulator upstream, Object Lock on, and timings short enough for tests.
  */
@@ -107,6 +121,7 @@ export function serviceEnvFor(
     DELETE_BACKOFF_MAX_MS: '400',
     RUNNER_STEP_BACKOFF_MS: '50',
     RUNNER_SWEEP_INTERVAL_S: '1',
+    RECEIPT_SIGNING_KEY: RECEIPT_TEST_KEY.privatePem,
     ...overrides,
   };
 }

@@ -181,6 +181,46 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/teardowns/{id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A completed teardown's signed deletion receipt
+         * @description Roles `auditor`, `admin` and the teardown's requester (to anyone else the teardown is TEARDOWN_NOT_FOUND). The body is the stored `receipt.json`, byte for byte: RFC 8785 canonical JSON, signed with Ed25519 by a key of /.well-known/jwks.json. RECEIPT_NOT_FOUND for a teardown that is not (yet) a completed deletion, RECEIPTS_DISABLED without a signing key.
+         */
+        get: operations["TeardownReceipt_receipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/teardowns/{id}/receipt/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a receipt names, as the bucket holds it: manifests, anchor, the receipt itself
+         * @description Role `auditor`. Each object with its version, whether it exists, its Object Lock and a short-lived presigned URL, so that `receipt verify --online` reads them from the store itself.
+         */
+        get: operations["TeardownReceipt_evidence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -210,6 +250,23 @@ export type paths = {
          * @description Without authentication a failing check is named without its reason; callers with the admin role also get the reason.
          */
         get: operations["Health_readyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The public keys that deletion receipts are signed with (JWK set, Ed25519, kid = RFC 7638 thumbprint) */
+        get: operations["Jwks_jwks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -450,7 +507,7 @@ export type components = {
             } | null;
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "TEARDOWN_NOT_FOUND" | "TEARDOWN_IN_PROGRESS" | "TEARDOWN_NOT_ABORTABLE" | "TEARDOWN_NOT_RETRYABLE" | "WORKFLOW_ON_HOLD" | "IDEMPOTENCY_KEY_REUSED" | "TEARDOWN_NOT_AWAITING_APPROVAL" | "APPROVAL_NOT_ALLOWED" | "APPROVAL_ALREADY_RECORDED" | "APPROVAL_EXPIRED" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_LIFTED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_GONE" | "UPSTREAM_BAD_REQUEST" | "UPSTREAM_UNAUTHORIZED" | "UPSTREAM_FORBIDDEN" | "UPSTREAM_CONFLICT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT" | "UPSTREAM_BAD_RESPONSE" | "ARCHIVE_STORE_UNAVAILABLE" | "ARCHIVE_WRITE_FAILED" | "ARCHIVE_INCOMPLETE" | "ARCHIVE_VERIFICATION_FAILED" | "ARCHIVE_LOCK_FAILED" | "DELETE_SETTLE_TIMEOUT" | "LEASE_LOST" | "DEPENDENCY_UNAVAILABLE" | "TEARDOWN_CRASH_LOOP" | "INTERNAL_ERROR";
+                code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "TEARDOWN_NOT_FOUND" | "TEARDOWN_IN_PROGRESS" | "TEARDOWN_NOT_ABORTABLE" | "TEARDOWN_NOT_RETRYABLE" | "WORKFLOW_ON_HOLD" | "IDEMPOTENCY_KEY_REUSED" | "TEARDOWN_NOT_AWAITING_APPROVAL" | "APPROVAL_NOT_ALLOWED" | "APPROVAL_ALREADY_RECORDED" | "APPROVAL_EXPIRED" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_LIFTED" | "RECEIPT_NOT_FOUND" | "RECEIPTS_DISABLED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_GONE" | "UPSTREAM_BAD_REQUEST" | "UPSTREAM_UNAUTHORIZED" | "UPSTREAM_FORBIDDEN" | "UPSTREAM_CONFLICT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT" | "UPSTREAM_BAD_RESPONSE" | "ARCHIVE_STORE_UNAVAILABLE" | "ARCHIVE_WRITE_FAILED" | "ARCHIVE_INCOMPLETE" | "ARCHIVE_VERIFICATION_FAILED" | "ARCHIVE_LOCK_FAILED" | "DELETE_SETTLE_TIMEOUT" | "LEASE_LOST" | "DEPENDENCY_UNAVAILABLE" | "TEARDOWN_CRASH_LOOP" | "INTERNAL_ERROR";
                 message: string;
                 /** @enum {string} */
                 step: "export" | "verify" | "audit" | "cancel" | "finalize" | "delete";
@@ -622,7 +679,7 @@ export type components = {
              * @description stable, machine-readable: add codes, never rename one
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "TEARDOWN_NOT_FOUND" | "TEARDOWN_IN_PROGRESS" | "TEARDOWN_NOT_ABORTABLE" | "TEARDOWN_NOT_RETRYABLE" | "WORKFLOW_ON_HOLD" | "IDEMPOTENCY_KEY_REUSED" | "TEARDOWN_NOT_AWAITING_APPROVAL" | "APPROVAL_NOT_ALLOWED" | "APPROVAL_ALREADY_RECORDED" | "APPROVAL_EXPIRED" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_LIFTED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_GONE" | "UPSTREAM_BAD_REQUEST" | "UPSTREAM_UNAUTHORIZED" | "UPSTREAM_FORBIDDEN" | "UPSTREAM_CONFLICT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT" | "UPSTREAM_BAD_RESPONSE" | "ARCHIVE_STORE_UNAVAILABLE" | "ARCHIVE_WRITE_FAILED" | "ARCHIVE_INCOMPLETE" | "ARCHIVE_VERIFICATION_FAILED" | "ARCHIVE_LOCK_FAILED" | "DELETE_SETTLE_TIMEOUT" | "LEASE_LOST" | "DEPENDENCY_UNAVAILABLE" | "TEARDOWN_CRASH_LOOP" | "INTERNAL_ERROR";
+            code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "TEARDOWN_NOT_FOUND" | "TEARDOWN_IN_PROGRESS" | "TEARDOWN_NOT_ABORTABLE" | "TEARDOWN_NOT_RETRYABLE" | "WORKFLOW_ON_HOLD" | "IDEMPOTENCY_KEY_REUSED" | "TEARDOWN_NOT_AWAITING_APPROVAL" | "APPROVAL_NOT_ALLOWED" | "APPROVAL_ALREADY_RECORDED" | "APPROVAL_EXPIRED" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_LIFTED" | "RECEIPT_NOT_FOUND" | "RECEIPTS_DISABLED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_GONE" | "UPSTREAM_BAD_REQUEST" | "UPSTREAM_UNAUTHORIZED" | "UPSTREAM_FORBIDDEN" | "UPSTREAM_CONFLICT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT" | "UPSTREAM_BAD_RESPONSE" | "ARCHIVE_STORE_UNAVAILABLE" | "ARCHIVE_WRITE_FAILED" | "ARCHIVE_INCOMPLETE" | "ARCHIVE_VERIFICATION_FAILED" | "ARCHIVE_LOCK_FAILED" | "DELETE_SETTLE_TIMEOUT" | "LEASE_LOST" | "DEPENDENCY_UNAVAILABLE" | "TEARDOWN_CRASH_LOOP" | "INTERNAL_ERROR";
             message: string;
             /** @description more about the error; for VALIDATION_FAILED, `fields: [{field, message}]` names each bad field */
             details: {
@@ -1695,6 +1752,366 @@ export interface operations {
             };
         };
     };
+    TeardownReceipt_receipt: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description echoed in the answer when it is 1-64 of A-Z a-z 0-9 . _ - (else a new id is made) */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                /** @description a teardown id (`td_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A completed teardown's signed deletion receipt */
+            200: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        receipt: {
+                            /** @enum {number} */
+                            formatVersion: 1;
+                            /** @enum {string} */
+                            kind: "dialnexa-teardown.deletion-receipt";
+                            teardownId: string;
+                            workflowId: string;
+                            requestedBy: string;
+                            requestedAt: string;
+                            reason: string;
+                            ticket: string | null;
+                            approvals: {
+                                by: string;
+                                at: string;
+                                comment: string | null;
+                            }[];
+                            exportedAt: string;
+                            cancelledAt: string;
+                            finalizedAt: string | null;
+                            deletedAt: string;
+                            deleteConfirmation: string | null;
+                            archive: {
+                                bucket: string;
+                                manifestKey: string;
+                                manifestSha256: string;
+                                manifestVersionId: string | null;
+                                counts: {
+                                    nodes: number;
+                                    edges: number;
+                                    leads: number;
+                                };
+                            };
+                            final: {
+                                bucket: string;
+                                manifestKey: string;
+                                manifestSha256: string;
+                                manifestVersionId: string | null;
+                                counts: {
+                                    nodes: number;
+                                    edges: number;
+                                    leads: number;
+                                };
+                            } | null;
+                            events: {
+                                seq: number;
+                                id: string;
+                                at: string;
+                                actor: string;
+                                type: string;
+                                hash: string;
+                            }[];
+                            chain: {
+                                headSeq: number;
+                                headHash: string;
+                                anchorKey: string;
+                            };
+                        };
+                        signature: {
+                            /** @enum {string} */
+                            alg: "EdDSA";
+                            /** @description RFC 7638 thumbprint of the signing key, a `kid` of /.well-known/jwks.json */
+                            kid: string;
+                            /** @description base64url Ed25519 signature of the RFC 8785 canonical bytes of `receipt` */
+                            value: string;
+                        };
+                    };
+                };
+            };
+            /** @description error: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description error: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description error: TEARDOWN_NOT_FOUND, RECEIPT_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "TEARDOWN_NOT_FOUND" | "RECEIPT_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description error: RECEIPTS_DISABLED */
+            409: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "RECEIPTS_DISABLED";
+                    };
+                };
+            };
+            /** @description error: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description seconds to wait before the next request (RATE_LIMITED) */
+                    "Retry-After"?: number;
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description error: ARCHIVE_STORE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "ARCHIVE_STORE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    TeardownReceipt_evidence: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description echoed in the answer when it is 1-64 of A-Z a-z 0-9 . _ - (else a new id is made) */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                /** @description a teardown id (`td_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What a receipt names, as the bucket holds it: manifests, anchor, the receipt itself */
+            200: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description when the URLs stop working */
+                        expiresAt: string;
+                        receipt: {
+                            key: string;
+                            versionId: string | null;
+                            exists: boolean;
+                            /** @description presigned GET of that version, short-lived; null when it does not exist */
+                            url: string | null;
+                            lock: {
+                                mode: string;
+                                retainUntil: string;
+                            } | null;
+                        };
+                        manifests: {
+                            key: string;
+                            versionId: string | null;
+                            exists: boolean;
+                            /** @description presigned GET of that version, short-lived; null when it does not exist */
+                            url: string | null;
+                            lock: {
+                                mode: string;
+                                retainUntil: string;
+                            } | null;
+                            /** @enum {string} */
+                            snapshot: "export" | "final";
+                        }[];
+                        anchor: {
+                            key: string;
+                            versionId: string | null;
+                            exists: boolean;
+                            /** @description presigned GET of that version, short-lived; null when it does not exist */
+                            url: string | null;
+                            lock: {
+                                mode: string;
+                                retainUntil: string;
+                            } | null;
+                        };
+                    };
+                };
+            };
+            /** @description error: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description error: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description error: TEARDOWN_NOT_FOUND, RECEIPT_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "TEARDOWN_NOT_FOUND" | "RECEIPT_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description error: RECEIPTS_DISABLED */
+            409: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "RECEIPTS_DISABLED";
+                    };
+                };
+            };
+            /** @description error: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description seconds to wait before the next request (RATE_LIMITED) */
+                    "Retry-After"?: number;
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description error: ARCHIVE_STORE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "ARCHIVE_STORE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     Health_healthz: {
         parameters: {
             query?: never;
@@ -1780,6 +2197,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    Jwks_jwks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description echoed in the answer when it is 1-64 of A-Z a-z 0-9 . _ - (else a new id is made) */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the current key first, then earlier ones */
+            200: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keys: {
+                            /** @enum {string} */
+                            kty: "OKP";
+                            /** @enum {string} */
+                            crv: "Ed25519";
+                            x: string;
+                            kid: string;
+                            /** @enum {string} */
+                            alg: "EdDSA";
+                            /** @enum {string} */
+                            use: "sig";
+                        }[];
+                    };
+                };
+            };
+            /** @description error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
                 };
             };
         };
