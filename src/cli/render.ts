@@ -8,6 +8,22 @@ export function leadsText(teardown: TeardownResource): string {
   return `${leadsExported}/${leadsTotal ?? '?'} leads exported`;
 }
 
+/** The upstream requests sent, and the service's estimate of what is left, once it made one. */
+export function requestsText(teardown: TeardownResource): string {
+  const { upstreamRequests, upstreamRequestsLeft, secondsLeft } = teardown.progress;
+  const left =
+    upstreamRequestsLeft !== null && upstreamRequestsLeft > 0
+      ? `, ~${upstreamRequestsLeft} to go${secondsLeft !== null ? ` (~${durationText(secondsLeft)})` : ''}`
+      : '';
+  return `${upstreamRequests} requests${left}`;
+}
+
+function durationText(seconds: number): string {
+  if (seconds < 90) return `${Math.ceil(seconds)} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
 export function teardownSummary(teardown: TeardownResource): string {
   const flags = teardown.dryRun ? ' (dry run)' : '';
   return `${teardown.id}  ${printable(teardown.workflowId)}  ${teardown.status}${flags}`;
@@ -19,7 +35,7 @@ export function teardownDetails(teardown: TeardownResource): string {
     `  requested by ${printable(teardown.requestedBy)} at ${teardown.createdAt}` +
       (teardown.ticket ? `, ticket ${printable(teardown.ticket)}` : ''),
     `  reason: ${printable(teardown.reason)}`,
-    `  progress: step ${teardown.progress.step}, ${leadsText(teardown)}`,
+    `  progress: step ${teardown.progress.step}, ${leadsText(teardown)}, ${requestsText(teardown)}`,
   ];
   if (teardown.approvalsRequired > 0 || teardown.approvals.length > 0) {
     const decided = teardown.approvals

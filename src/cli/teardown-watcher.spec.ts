@@ -5,12 +5,21 @@ import { BarProgressView, LineProgressView, watchTeardown } from './teardown-wat
 import { Output } from './output.js';
 
 function teardown(status: string, leadsExported: number, leadsTotal: number | null, step = 'export') {
+  const done = ['completed', 'failed', 'aborted', 'rejected'].includes(status);
   return {
     id: 'td_01JB6Z3K4V9Q2W8E5R7T1Y3X6M',
     workflowId: 'wfl_m3v7zb9rk2px',
     status,
     dryRun: false,
-    progress: { step, leadsExported, leadsTotal },
+    progress: {
+      step,
+      leadsExported,
+      leadsTotal,
+      upstreamRequests: Math.ceil(leadsExported / 100) + 1,
+      upstreamRequestsLeft: done ? 0 : 12,
+      secondsLeft: done ? 0 : 4.8,
+      estimatedAt: '2024-05-01T09:00:00.000Z',
+    },
   } as TeardownResource;
 }
 
@@ -30,6 +39,7 @@ describe(BarProgressView.name, () => {
 
     expect(stream.text).toContain('exporting');
     expect(stream.text).toContain('120/420 leads exported | step export');
+    expect(stream.text).toContain('3 requests, ~12 to go (~5 s)');
     expect(stream.text).toContain('420/420 leads exported | step delete');
     // drawn in place: the cursor goes back to the line's start, no new line between redraws
     expect(stream.text).toContain('\u001b[1G');
@@ -61,8 +71,8 @@ describe(LineProgressView.name, () => {
     sut.update(teardown('completed', 420, 420, 'delete'));
 
     expect(stream.text.split('\n').filter(Boolean)).toEqual([
-      '[2024-05-01T09:00:00.000Z] td_01JB6Z3K4V9Q2W8E5R7T1Y3X6M  wfl_m3v7zb9rk2px  exporting  step export  120/420 leads exported',
-      '[2024-05-01T09:00:00.000Z] td_01JB6Z3K4V9Q2W8E5R7T1Y3X6M  wfl_m3v7zb9rk2px  completed  step delete  420/420 leads exported',
+      '[2024-05-01T09:00:00.000Z] td_01JB6Z3K4V9Q2W8E5R7T1Y3X6M  wfl_m3v7zb9rk2px  exporting  step export  120/420 leads exported  3 requests, ~12 to go (~5 s)',
+      '[2024-05-01T09:00:00.000Z] td_01JB6Z3K4V9Q2W8E5R7T1Y3X6M  wfl_m3v7zb9rk2px  completed  step delete  420/420 leads exported  6 requests',
     ]);
     expect(stream.text).not.toContain('\u001b');
   });

@@ -2,7 +2,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { TeardownResource } from './api/api.client.js';
 import { CliError } from './cli.error.js';
 import type { Output } from './output.js';
-import { leadsText, teardownSummary } from './render.js';
+import { leadsText, requestsText, teardownSummary } from './render.js';
 
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'rejected', 'aborted']);
 
@@ -23,7 +23,7 @@ export class BarProgressView implements ProgressView {
       {
         stream: stream,
         format:
-          '{id} {status} |{bar}| {value}/{totalText} leads exported | step {step} | {duration_formatted}',
+          '{id} {status} |{bar}| {value}/{totalText} leads exported | step {step} | {requests} | {duration_formatted}',
         hideCursor: true,
         barsize: 30,
         // redraw on every update: a poll is at most a few a second
@@ -40,6 +40,7 @@ export class BarProgressView implements ProgressView {
       status: teardown.status.padEnd(17),
       step: teardown.progress.step.padEnd(8),
       totalText: leadsTotal ?? '?',
+      requests: requestsText(teardown),
     };
     const total = Math.max(leadsTotal ?? 0, leadsExported, 1);
     if (!this.started) {
@@ -66,7 +67,7 @@ export class LineProgressView implements ProgressView {
   ) {}
 
   update(teardown: TeardownResource): void {
-    const line = `${teardownSummary(teardown)}  step ${teardown.progress.step}  ${leadsText(teardown)}`;
+    const line = `${teardownSummary(teardown)}  step ${teardown.progress.step}  ${leadsText(teardown)}  ${requestsText(teardown)}`;
     if (line === this.last) return;
     this.last = line;
     this.output.info(`[${this.now().toISOString()}] ${line}`);

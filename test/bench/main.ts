@@ -236,7 +236,7 @@ try {
           serviceEnv: serviceEnv(),
           requesterKey: REQUESTER_KEY,
           runId,
-          timeoutMs: 60_000 + leads * 0.6,
+          timeoutMs: 120_000 + leads * 1.2, // 1M took 142 s on a quiet machine, over 660 s on a loaded one
           profile,
         },
         leads,
