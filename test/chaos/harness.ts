@@ -117,7 +117,19 @@ export function api(baseUrl: string) {
       return String(answer.body['id']);
     },
     get: (id: string) => call('GET', `/v1/teardowns/${id}`),
-    retry: (id: string) => call('POST', `/v1/teardowns/${id}/retry`, undefined, KEYS.admin),
+    /**
+     * The campaign polls every teardown every 100 ms with the admin key, past the API's per-caller
+     * limit (600 a minute): a retry answered 429 is sent again after its Retry-After, as a caller
+     * should, instead of being taken for a refusal.
+     */
+    async retry(id: string): Promise<Answer> {
+      for (let attempt = 1; ; attempt++) {
+        const answer = await call('POST', `/v1/teardowns/${id}/retry`, undefined, KEYS.admin);
+        if (answer.status !== 429 || attempt >= 10) return answer;
+        const seconds = Number(answer.body['details']?.['retryAfterSeconds'] ?? 1);
+        await new Promise((resolve) => setTimeout(resolve, Math.max(1, seconds) * 1000));
+      }
+    },
     readyz: () => call('GET', '/readyz'),
     async waitForEnd(id: string, timeoutMs = 60_000): Promise<Record<string, any>> {
       let last: Record<string, any> = {};

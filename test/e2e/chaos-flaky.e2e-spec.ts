@@ -63,6 +63,7 @@ describe('flaky upstream (e2e, separate process)', () => {
             failedRetryably++;
             const retried = await client.retry(id);
             if (retried.status === 202 || retried.status === 200) continue;
+            throw new Error(`the retry of ${id} answered ${retried.status}: ${JSON.stringify(retried.body)}`);
           }
           return end;
         }
