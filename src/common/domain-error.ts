@@ -25,6 +25,8 @@ export const ERROR_CODES = [
   'HOLD_ALREADY_LIFTED',
   'RECEIPT_NOT_FOUND',
   'RECEIPTS_DISABLED',
+  // web console: a form post without its CSRF token, or from another site
+  'CSRF_REJECTED',
   // upstream (DialNexa)
   'WORKFLOW_NOT_FOUND',
   'WORKFLOW_GONE',

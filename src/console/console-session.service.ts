@@ -1,0 +1,61 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Caller } from '../auth/caller.js';
+import type { AppConfig } from '../config/app.config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import {
+  type ConsoleSession,
+  isActive,
+  randomToken,
+  type SignInMethod,
+  tokenDigest,
+} from './console-session.js';
+import { ConsoleSessionRepository } from './console-session.repository.js';
+
+/** Expired rows are kept this long after their expiry (for a person asking "was I signed in?"). */
+const EXPIRED_KEPT_MS = 24 * 3600 * 1000;
+
+/**
+ * Console sign-in sessions. The token goes to the browser once, in the cookie; the table keeps its
+ * SHA-256. A session is valid until CONSOLE_SESSION_TTL_MINUTES after sign-in, or until sign-out
+ * revokes it (for every copy of the cookie).
+ */
+@Injectable()
+export class ConsoleSessionService {
+  constructor(
+    private readonly sessions: ConsoleSessionRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  get ttlSeconds(): number {
+    return this.config.console.sessionTtlMinutes * 60;
+  }
+
+  async signIn(
+    caller: Caller,
+    method: SignInMethod,
+    now = new Date(),
+  ): Promise<{ token: string; session: ConsoleSession }> {
+    await this.sessions.deleteExpired(new Date(now.getTime() - EXPIRED_KEPT_MS));
+    const token = randomToken();
+    const session = await this.sessions.insert({
+      tokenSha256: tokenDigest(token),
+      callerName: caller.name,
+      roles: [...caller.roles],
+      method,
+      csrfSecret: randomToken(),
+      expiresAt: new Date(now.getTime() + this.ttlSeconds * 1000),
+    });
+    return { token, session };
+  }
+
+  /** The active session the token names, or null (unknown, expired or signed out). */
+  async resolve(token: string | undefined, now = new Date()): Promise<ConsoleSession | null> {
+    if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+    const session = await this.sessions.findByTokenDigest(tokenDigest(token));
+    return session && isActive(session, now) ? session : null;
+  }
+
+  async signOut(session: ConsoleSession, now = new Date()): Promise<void> {
+    await this.sessions.revoke(session.id, now);
+  }
+}
