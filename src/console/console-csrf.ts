@@ -7,12 +7,16 @@ export const CSRF_FIELD = '_csrf';
 
 /**
  * The browser's word on where a POST came from: `Sec-Fetch-Site` when sent (every current
- * browser), else `Origin`. A request that carries neither (curl, an old client) is judged by the
- * token alone. Returns the reason for a refusal, or null.
+ * browser), else `Origin`. (With `Referrer-Policy: no-referrer` Chromium sends `Origin: null` on
+ * form posts, so Sec-Fetch-Site decides where it is present; `null` without it is refused.) A
+ * request that carries neither (curl, a script) is judged by the token alone. Returns the reason
+ * for a refusal, or null.
  */
 export function crossSiteReason(headers: Request['headers'], ownOrigin: string): string | null {
   const site = headers['sec-fetch-site'];
-  if (typeof site === 'string' && site !== 'same-origin') return `Sec-Fetch-Site is ${site.slice(0, 40)}`;
+  if (typeof site === 'string') {
+    return site === 'same-origin' ? null : `Sec-Fetch-Site is ${site.slice(0, 40)}`;
+  }
   const origin = headers.origin;
   if (typeof origin === 'string' && origin !== ownOrigin) return 'the Origin is another site';
   return null;
