@@ -7,14 +7,14 @@ import {
   KEYS,
   query,
   resetDatabase,
-  type RunningService,
   serviceEnv,
-  startService,
+  ServiceProcess,
 } from '../support/e2e-harness.js';
 
 /**
- * The web console in a real headless Chromium (Debian's, driven by playwright-core): the whole
- * service in this process, against the DialNexa simulator, PostgreSQL and the S3 store. Each page
+ * The web console in a real headless Chromium (Debian's, driven by playwright-core): the built
+ * service (dist/main.js, so the templates and assets `nest build` ships are the ones served),
+ * against the DialNexa simulator, PostgreSQL and the S3 store. Each page
  * under test leaves a screenshot in test-results/console/ for a person to look at.
  */
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -23,7 +23,7 @@ const XSS = `<script>window.__xss = 1</script>"><img src=x onerror="window.__xss
 
 describe('web console (browser)', () => {
   let sim: DialnexaSimulator;
-  let service: RunningService;
+  let service: ServiceProcess;
   let client: ReturnType<typeof api>;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
@@ -47,9 +47,13 @@ describe('web console (browser)', () => {
     return page;
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 
-  async function createTeardown(body: Record<string, unknown>, key: string = KEYS.requester): Promise<string> {
+  async function createTeardown(
+    body: Record<string, unknown>,
+    key: string = KEYS.requester,
+  ): Promise<string> {
     const created = await client.create(body, { key });
     expect(created.status).toBe(202);
     return String(created.body['id']);
@@ -60,7 +64,7 @@ describe('web console (browser)', () => {
     sim = new DialnexaSimulator({ settleMs: 300, rateLimit: { limit: 10_000, windowMs: 60_000 } });
     await sim.start();
     await resetDatabase();
-    service = await startService(serviceEnv(sim.url, { APPROVALS_REQUIRED: '1' }));
+    service = await new ServiceProcess(serviceEnv(sim.url, { APPROVALS_REQUIRED: '1' }), 'console').start();
     client = api(service.url);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   });
@@ -97,12 +101,15 @@ describe('web console (browser)', () => {
     // the table keeps a digest of the token, never the token
     const rows = await query<{ token_sha256: string }>('SELECT token_sha256 FROM console_session');
     expect(rows.map((r) => r.token_sha256)).not.toContain(cookie!.value);
-    await shot(page, 'teardowns');
   });
 
   it('lets an approver approve a teardown that waits for approval, and shows it proceed to the end', async () => {
     const workflowId = sim.addWorkflow({ leads: 40, inTransitLeads: 0 });
-    const id = await createTeardown({ workflowId, reason: 'GDPR erasure, ticket PRIV-1042', ticket: 'PRIV-1042' });
+    const id = await createTeardown({
+      workflowId,
+      reason: 'GDPR erasure, ticket PRIV-1042',
+      ticket: 'PRIV-1042',
+    });
     const page = await signedIn(KEYS.approver);
 
     await page.getByRole('link', { name: 'Approvals' }).click();
@@ -141,7 +148,9 @@ describe('web console (browser)', () => {
 
     await expect(page.getByRole('button', { name: 'Approve' }).isDisabled()).resolves.toBe(true);
     await expect(page.getByRole('button', { name: 'Reject' }).isDisabled()).resolves.toBe(true);
-    await expect(page.getByTestId('decision-reason').textContent()).resolves.toContain('You requested this teardown');
+    await expect(page.getByTestId('decision-reason').textContent()).resolves.toContain(
+      'You requested this teardown',
+    );
     await shot(page, 'own-teardown');
 
     // posting the form anyway (with a valid token) is refused by the approval rules themselves
@@ -178,9 +187,9 @@ describe('web console (browser)', () => {
     await page.goto('/console/holds');
     await shot(page, 'holds');
     await page.getByRole('button', { name: /^Lift hold/ }).click();
-    await expect(query('SELECT lifted_by FROM legal_hold WHERE workflow_id = $1', [workflowId])).resolves.toEqual([
-      { lifted_by: 'ops-admin' },
-    ]);
+    await expect(
+      query('SELECT lifted_by FROM legal_hold WHERE workflow_id = $1', [workflowId]),
+    ).resolves.toEqual([{ lifted_by: 'ops-admin' }]);
   });
 
   it('refuses a form post without its CSRF token, or from another site, with 403 CSRF_REJECTED and changes nothing', async () => {
@@ -219,18 +228,35 @@ describe('web console (browser)', () => {
     await page.goto(`/console/teardowns/${id}`);
     await expect(page.getByTestId('reason').textContent()).resolves.toBe(XSS);
     await expect(page.locator('img[src="x"]').count()).resolves.toBe(0);
-    await expect(page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).resolves.toBeUndefined();
+    await expect(
+      page.evaluate(() => (window as unknown as { __xss?: number }).__xss),
+    ).resolves.toBeUndefined();
     await page.goto('/console/teardowns');
-    await expect(page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).resolves.toBeUndefined();
+    await expect(
+      page.evaluate(() => (window as unknown as { __xss?: number }).__xss),
+    ).resolves.toBeUndefined();
     await expect(page.locator('td.reason').first().textContent()).resolves.toContain('<script>');
     await client.call('POST', `/v1/teardowns/${id}/reject`, { key: KEYS.approver, body: { comment: XSS } });
     await page.goto(`/console/teardowns/${id}`);
     await expect(page.locator('q').first().textContent()).resolves.toBe(XSS);
-    await expect(page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).resolves.toBeUndefined();
+    await expect(
+      page.evaluate(() => (window as unknown as { __xss?: number }).__xss),
+    ).resolves.toBeUndefined();
   });
 
-  it('shows the audit chain verified', async () => {
+  it('lists teardowns with filters and status badges in words, and shows the audit chain verified', async () => {
     const page = await signedIn(KEYS.auditor);
+    await shot(page, 'teardowns');
+    await page.getByLabel('Status').selectOption('completed');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/status=completed/);
+    const badges = await page.locator('tbody .badge').allTextContents();
+    expect(badges.length).toBeGreaterThan(0);
+    expect(new Set(badges)).toEqual(new Set(['Completed']));
+    await page.getByLabel('Requested by').fill('nobody-of-ours');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect(page.getByText('No teardown matches.').count()).resolves.toBe(1);
+
     await page.getByRole('link', { name: 'Audit chain' }).click();
     await expect(page.getByTestId('chain-result').textContent()).resolves.toBe('Intact');
     await shot(page, 'audit');
