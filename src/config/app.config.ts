@@ -496,7 +496,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       sessionTtlMinutes: e.CONSOLE_SESSION_TTL_MINUTES,
       ssoHeader: e.CONSOLE_SSO_HEADER ?? null,
       trustedProxies: e.CONSOLE_TRUSTED_PROXIES ?? [],
-      ssoUsers: e.CONSOLE_SSO_USERS ?? new Map(),
+      ssoUsers: e.CONSOLE_SSO_USERS ?? new Map<string, ConsoleSsoUser>(),
     },
   };
 }

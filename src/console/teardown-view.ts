@@ -116,14 +116,18 @@ export function timelineOf(events: readonly AuditEvent[]): TimelineEntry[] {
 
 function summaryOf(details: Record<string, unknown>): string {
   const parts: string[] = [];
-  const text = (key: string) => (typeof details[key] === 'string' ? (details[key] as string) : null);
+  const text = (key: string) => {
+    const value = details[key];
+    return typeof value === 'string' ? value : null;
+  };
   if (details['expired'] === true) parts.push('expired while awaiting approval');
   const comment = text('comment');
   if (comment) parts.push(`comment: ${clip(comment)}`);
   const error = details['error'];
   if (error && typeof error === 'object') {
     const e = error as Record<string, unknown>;
-    parts.push(`${String(e['code'])}: ${clip(String(e['message'] ?? ''))}`);
+    const message = typeof e['message'] === 'string' ? e['message'] : '';
+    parts.push(`${typeof e['code'] === 'string' ? e['code'] : 'error'}: ${clip(message)}`);
   }
   const code = text('code');
   if (code) parts.push(code);

@@ -40,7 +40,7 @@ describe('web console (browser)', () => {
       throw new Error(`unexpected dialog: ${dialog.message()}`);
     });
     await page.goto('/console');
-    await expect(page.url()).toMatch(/\/console\/sign-in$/);
+    expect(page.url()).toMatch(/\/console\/sign-in$/);
     await page.getByLabel('API key', { exact: true }).fill(key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/console\/teardowns$/);
@@ -228,20 +228,14 @@ describe('web console (browser)', () => {
     await page.goto(`/console/teardowns/${id}`);
     await expect(page.getByTestId('reason').textContent()).resolves.toBe(XSS);
     await expect(page.locator('img[src="x"]').count()).resolves.toBe(0);
-    await expect(
-      page.evaluate(() => (window as unknown as { __xss?: number }).__xss),
-    ).resolves.toBeUndefined();
+    await expect(page.evaluate(() => (globalThis as { __xss?: number }).__xss)).resolves.toBeUndefined();
     await page.goto('/console/teardowns');
-    await expect(
-      page.evaluate(() => (window as unknown as { __xss?: number }).__xss),
-    ).resolves.toBeUndefined();
+    await expect(page.evaluate(() => (globalThis as { __xss?: number }).__xss)).resolves.toBeUndefined();
     await expect(page.locator('td.reason').first().textContent()).resolves.toContain('<script>');
     await client.call('POST', `/v1/teardowns/${id}/reject`, { key: KEYS.approver, body: { comment: XSS } });
     await page.goto(`/console/teardowns/${id}`);
     await expect(page.locator('q').first().textContent()).resolves.toBe(XSS);
-    await expect(
-      page.evaluate(() => (window as unknown as { __xss?: number }).__xss),
-    ).resolves.toBeUndefined();
+    await expect(page.evaluate(() => (globalThis as { __xss?: number }).__xss)).resolves.toBeUndefined();
   });
 
   it('lists teardowns with filters and status badges in words, and shows the audit chain verified', async () => {
