@@ -31,7 +31,7 @@ import {
   serializeManifest,
 } from './manifest.js';
 import type { LeadsCheckpoints } from './leads-checkpoint.js';
-import { type NdjsonReading, readNdjson, writeNdjson } from './ndjson.js';
+import { type NdjsonReading, ndjsonRecords, readNdjson, writeNdjson } from './ndjson.js';
 import { type OpenLeads, ResumableLeadsWriter, type WrittenLeads } from './resumable-leads-writer.js';
 
 export interface ArchiveTarget {
@@ -314,6 +314,32 @@ export class ArchiveService {
 
   async readManifest(ref: ArchiveRef): Promise<Manifest> {
     return parseManifest(await this.store.getBytes(ref.manifestKey, ref.manifestVersionId));
+  }
+
+  /**
+   * The records of one archived object (a manifest entry), read from the version the manifest
+   * names: a JSON document's array items (or the document itself), or each line of gzipped NDJSON,
+   * streamed. Read after `verify` for anything that must be exact: this checks nothing itself.
+   */
+  async *readRecords(
+    object: Pick<ManifestObject, 'key' | 'versionId' | 'contentType'>,
+  ): AsyncGenerator<JsonObject> {
+    const stream = await this.store.getStream(object.key, object.versionId);
+    if (object.contentType === GZIP_TYPE) {
+      const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+      const piped = pipeline(stream, gunzip);
+      try {
+        for await (const record of ndjsonRecords(gunzip as AsyncIterable<Buffer>)) yield record as JsonObject;
+      } finally {
+        gunzip.destroy();
+        await piped.catch(() => undefined); // the reader's own error (or its early stop) is what counts
+      }
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    for (const record of Array.isArray(value) ? value : [value]) yield record as JsonObject;
   }
 
   /** The manifest as stored, with a short-lived download URL for it and for each object. */
