@@ -312,6 +312,59 @@ export class ArchiveService {
     return key;
   }
 
+  /**
+   * Writes a small JSON object once, under the archive's Object Lock: the receipts' and restores'
+   * door to the bucket. When the key exists (an earlier attempt, another replica), the stored bytes
+   * are adopted if `adoptable` accepts them, and their retention set if that attempt died before
+   * setting it; otherwise the key cannot be replaced and this fails for good, naming it.
+   */
+  async writeOnceLocked(
+    key: string,
+    body: Buffer,
+    adoptable: (stored: Buffer) => string | null,
+  ): Promise<{ bytes: Buffer; versionId: string | null }> {
+    const existing = await this.readOnceLocked(key, adoptable);
+    if (existing) return existing;
+    const retention = this.retention();
+    let stored: StoredObject;
+    try {
+      stored = await this.store.putBytes(key, body, JSON_TYPE, {
+        retention,
+        metadata: { [META_SHA256]: sha256(body) },
+      });
+    } catch (error) {
+      if (!(error instanceof ObjectExistsError)) throw error;
+      const adopted = await this.readOnceLocked(key, adoptable);
+      if (!adopted) throw error; // refused, yet gone: the caller retries
+      return adopted;
+    }
+    if (retention) await this.ensureRetention(stored, retention);
+    return { bytes: body, versionId: stored.versionId };
+  }
+
+  /** The object `writeOnceLocked` wrote at `key`, if any, checked and locked the same way. */
+  async readOnceLocked(
+    key: string,
+    adoptable: (stored: Buffer) => string | null,
+  ): Promise<{ bytes: Buffer; versionId: string | null } | null> {
+    const head = await this.store.head(key);
+    if (!head) return null;
+    const bytes = await this.store.getBytes(key, head.versionId);
+    const refusal = adoptable(bytes);
+    if (refusal !== null) {
+      throw new DomainError(
+        'ARCHIVE_VERIFICATION_FAILED',
+        `${key} exists and cannot be adopted: ${refusal}`,
+        {
+          details: { key },
+        },
+      );
+    }
+    const retention = this.retention();
+    if (retention) await this.ensureRetention({ key, versionId: head.versionId }, retention);
+    return { bytes, versionId: head.versionId };
+  }
+
   async readManifest(ref: ArchiveRef): Promise<Manifest> {
     return parseManifest(await this.store.getBytes(ref.manifestKey, ref.manifestVersionId));
   }
