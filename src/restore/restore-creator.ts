@@ -2,7 +2,7 @@ import { canonicalJson } from '../common/canonical-json.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
 import type { RequestOptions } from '../dialnexa/dialnexa.client.js';
-import type { LeadFile } from './restore-leads.js';
+import type { LeadFile, LeadsTally } from './restore-leads.js';
 import type { RestoreItem, RestoreItemKind } from './restore.js';
 import type { RestoreItemLog } from './restore-item-log.js';
 import { type NewEdge, type NewNode, outcomeUnknown, type RestoreUpstream } from './restore-upstream.js';
@@ -14,7 +14,8 @@ export interface ArchivedWorkflow {
   workflow: { title: string; description: string | null };
   nodes: JsonObject[];
   edges: JsonObject[];
-  leadFiles: () => AsyncIterable<LeadFile>;
+  /** The leads, cut into files; `tally` counts them, the excluded and the unencodable. */
+  leadFiles: (tally?: LeadsTally) => AsyncIterable<LeadFile>;
 }
 
 /**

@@ -12,6 +12,9 @@ export type LeadsCsvEncoder = (leads: readonly JsonObject[]) => {
   rejected: { lead: JsonObject; reason: string }[];
 };
 
+/** The provider token of the LeadsCsvEncoder the runner uses. */
+export const LEADS_CSV_ENCODER = Symbol('LEADS_CSV_ENCODER');
+
 export interface LeadRow {
   oldId: string;
   phone: string;

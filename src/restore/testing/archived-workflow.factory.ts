@@ -47,7 +47,7 @@ export function buildArchivedWorkflow(overrides: Partial<ArchivedWorkflow> = {})
     workflow: { title: 'Spring campaign', description: 'calls' },
     nodes,
     edges,
-    leadFiles: () => leadFiles(iterate(leads), ['removed'], phoneOnlyCsv),
+    leadFiles: (tally) => leadFiles(iterate(leads), ['removed'], phoneOnlyCsv, tally),
     ...overrides,
   };
 }
