@@ -18,7 +18,6 @@ import {
 import { presentRestore, restorePageSchema, restoreResourceSchema } from './restore.presenter.js';
 import { RestoreService } from './restore.service.js';
 
-const idPipe = new PathIdPipe(restoreIdSchema, 'RESTORE_NOT_FOUND', 'restore');
 const idempotencyPipe = new ZodValidationPipe(idempotencyKeySchema.optional(), 'Idempotency-Key');
 
 @Controller('v1/restores')
@@ -92,7 +91,7 @@ export class RestoreController {
     errors: ['RESTORE_NOT_FOUND'],
   })
   @ApiParam({ name: 'id', description: 'a restore id (`rst_…`)', schema: { type: 'string' } })
-  async get(@Param('id', idPipe) id: string) {
+  async get(@Param('id', new PathIdPipe(restoreIdSchema, 'RESTORE_NOT_FOUND', 'restore')) id: string) {
     const { restore, items } = await this.restores.get(id);
     return presentRestore(restore, items);
   }

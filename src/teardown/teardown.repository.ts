@@ -13,6 +13,7 @@ import { type IdempotencyClaim, IdempotencyRepository } from '../db/idempotency.
 import { type Transaction, UnitOfWork } from '../db/unit-of-work.js';
 import type { HeldTeardown, HeldTeardowns } from '../holds/legal-hold.js';
 import { LegalHoldRepository } from '../holds/legal-hold.repository.js';
+import type { RestorableTeardowns } from '../restore/restore.js';
 import {
   ACTIVE_STATUSES,
   type NewTeardown,
@@ -87,7 +88,7 @@ const MAX_ERROR_MESSAGE = 2000;
  * through `prismaOf(t)` and hands the other modules' repositories the opaque Transaction `t`.
  */
 @Injectable()
-export class TeardownRepository implements ApprovalSubjects, HeldTeardowns {
+export class TeardownRepository implements ApprovalSubjects, HeldTeardowns, RestorableTeardowns {
   constructor(
     private readonly prisma: PrismaService,
     private readonly unitOfWork: UnitOfWork,
