@@ -61,7 +61,7 @@ describe('restores (e2e)', () => {
     return {
       nodes: JSON.parse((await read('nodes.json')).toString('utf8')) as Json[],
       edges: JSON.parse((await read('edges.json')).toString('utf8')) as Json[],
-      leads: parseNdjsonGz(await read('leads.ndjson.gz')) as Json[],
+      leads: parseNdjsonGz(await read('leads.ndjson.gz')),
     };
   }
 
