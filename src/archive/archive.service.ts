@@ -31,7 +31,7 @@ import {
   serializeManifest,
 } from './manifest.js';
 import type { LeadsCheckpoints } from './leads-checkpoint.js';
-import { type NdjsonReading, readNdjson, writeNdjson } from './ndjson.js';
+import { type NdjsonReading, ndjsonRecords, readNdjson, writeNdjson } from './ndjson.js';
 import { type OpenLeads, ResumableLeadsWriter, type WrittenLeads } from './resumable-leads-writer.js';
 
 export interface ArchiveTarget {
@@ -312,8 +312,87 @@ export class ArchiveService {
     return key;
   }
 
+  /**
+   * Writes a small JSON object once, under the archive's Object Lock: the receipts' and restores'
+   * door to the bucket. When the key exists (an earlier attempt, another replica), the stored bytes
+   * are adopted if `adoptable` accepts them, and their retention set if that attempt died before
+   * setting it; otherwise the key cannot be replaced and this fails for good, naming it.
+   */
+  async writeOnceLocked(
+    key: string,
+    body: Buffer,
+    adoptable: (stored: Buffer) => string | null,
+  ): Promise<{ bytes: Buffer; versionId: string | null }> {
+    const existing = await this.readOnceLocked(key, adoptable);
+    if (existing) return existing;
+    const retention = this.retention();
+    let stored: StoredObject;
+    try {
+      stored = await this.store.putBytes(key, body, JSON_TYPE, {
+        retention,
+        metadata: { [META_SHA256]: sha256(body) },
+      });
+    } catch (error) {
+      if (!(error instanceof ObjectExistsError)) throw error;
+      const adopted = await this.readOnceLocked(key, adoptable);
+      if (!adopted) throw error; // refused, yet gone: the caller retries
+      return adopted;
+    }
+    if (retention) await this.ensureRetention(stored, retention);
+    return { bytes: body, versionId: stored.versionId };
+  }
+
+  /** The object `writeOnceLocked` wrote at `key`, if any, checked and locked the same way. */
+  async readOnceLocked(
+    key: string,
+    adoptable: (stored: Buffer) => string | null,
+  ): Promise<{ bytes: Buffer; versionId: string | null } | null> {
+    const head = await this.store.head(key);
+    if (!head) return null;
+    const bytes = await this.store.getBytes(key, head.versionId);
+    const refusal = adoptable(bytes);
+    if (refusal !== null) {
+      throw new DomainError(
+        'ARCHIVE_VERIFICATION_FAILED',
+        `${key} exists and cannot be adopted: ${refusal}`,
+        {
+          details: { key },
+        },
+      );
+    }
+    const retention = this.retention();
+    if (retention) await this.ensureRetention({ key, versionId: head.versionId }, retention);
+    return { bytes, versionId: head.versionId };
+  }
+
   async readManifest(ref: ArchiveRef): Promise<Manifest> {
     return parseManifest(await this.store.getBytes(ref.manifestKey, ref.manifestVersionId));
+  }
+
+  /**
+   * The records of one archived object (a manifest entry), read from the version the manifest
+   * names: a JSON document's array items (or the document itself), or each line of gzipped NDJSON,
+   * streamed. Read after `verify` for anything that must be exact: this checks nothing itself.
+   */
+  async *readRecords(
+    object: Pick<ManifestObject, 'key' | 'versionId' | 'contentType'>,
+  ): AsyncGenerator<JsonObject> {
+    const stream = await this.store.getStream(object.key, object.versionId);
+    if (object.contentType === GZIP_TYPE) {
+      const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+      const piped = pipeline(stream, gunzip);
+      try {
+        for await (const record of ndjsonRecords(gunzip as AsyncIterable<Buffer>)) yield record as JsonObject;
+      } finally {
+        gunzip.destroy();
+        await piped.catch(() => undefined); // the reader's own error (or its early stop) is what counts
+      }
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    for (const record of Array.isArray(value) ? value : [value]) yield record as JsonObject;
   }
 
   /** The manifest as stored, with a short-lived download URL for it and for each object. */

@@ -189,3 +189,11 @@ async function* ndjsonLinesWithNewline(stream: AsyncIterable<Buffer>): AsyncGene
   }
   if (pending.length > 0) yield Buffer.concat([...pending, NEWLINE_BYTES]);
 }
+
+/** The records of an NDJSON byte stream, one parsed JSON object per non-empty line, in order. */
+export async function* ndjsonRecords(stream: AsyncIterable<Buffer>): AsyncGenerator<unknown> {
+  for await (const line of ndjsonLinesWithNewline(stream)) {
+    if (line.length <= 1) continue;
+    yield JSON.parse(line.toString('utf8', 0, line.length - 1));
+  }
+}

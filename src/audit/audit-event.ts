@@ -12,6 +12,9 @@ export const AUDIT_EVENT_TYPES = [
   'teardown.aborted',
   'hold.placed',
   'hold.lifted',
+  'restore.requested',
+  'restore.completed',
+  'restore.failed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -316,4 +316,106 @@ describe('dialnexa-teardown CLI', () => {
       expect(new URL(sut.requests[0]!.url).search).toBe('?workflowId=wfl_1&active=true');
     });
   });
+
+  describe('restore', () => {
+    const RESTORE_ID = 'rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M';
+    const count = (done: number, total: number | null) => ({ done, total });
+    const restore = (overrides: Record<string, unknown> = {}) => ({
+      id: RESTORE_ID,
+      teardownId: TEARDOWN_ID,
+      sourceWorkflowId: 'wfl_m3v7zb9rk2px',
+      status: 'queued',
+      snapshot: 'final',
+      dryRun: false,
+      reason: 'deleted by mistake',
+      requestedBy: 'ops-admin',
+      excludeLeadStatuses: ['removed'],
+      newWorkflowId: null,
+      progress: {
+        workflow: count(0, 1),
+        nodes: count(0, null),
+        edges: count(0, null),
+        leads: count(0, null),
+        leadFiles: count(0, null),
+        upstreamRequests: 0,
+        requestsTotal: null,
+        secondsAtCurrentRate: null,
+      },
+      idMap: { workflow: {}, nodes: {}, edges: {}, leads: {} },
+      idMapKey: null,
+      notRestored: [],
+      error: null,
+      createdAt: '2024-05-01T09:00:00.000Z',
+      updatedAt: '2024-05-01T09:00:00.000Z',
+      completedAt: null,
+      ...overrides,
+    });
+
+    it('starts a restore with the statuses to exclude and an Idempotency-Key', async () => {
+      const sut = await run(
+        [
+          'restore',
+          'start',
+          TEARDOWN_ID,
+          '--reason',
+          'deleted by mistake',
+          '--exclude-status',
+          'removed',
+          'failed',
+          '--snapshot',
+          'export',
+          '--idempotency-key',
+          'k-1',
+        ],
+        [{ status: 202, body: restore() }],
+      );
+
+      expect(sut.code).toBe(EXIT.OK);
+      const sent = sut.requests[0]!;
+      expect(new URL(sent.url).pathname).toBe('/v1/restores');
+      expect(sent.headers.get('idempotency-key')).toBe('k-1');
+      await expect(sent.json()).resolves.toEqual({
+        teardownId: TEARDOWN_ID,
+        reason: 'deleted by mistake',
+        snapshot: 'export',
+        excludeLeadStatuses: ['removed', 'failed'],
+      });
+      expect(sut.stdout).toContain(`${RESTORE_ID} queued`);
+    });
+
+    it('get --watch polls until the restore ends, and fails when it failed', async () => {
+      const failed = restore({
+        status: 'failed',
+        error: {
+          code: 'ARCHIVE_VERIFICATION_FAILED',
+          message: 'the archive does not match',
+          retryable: false,
+          details: {},
+        },
+      });
+      const sut = await run(
+        ['restore', 'get', RESTORE_ID, '--watch'],
+        [
+          { status: 200, body: restore({ status: 'verifying' }) },
+          { status: 200, body: failed },
+        ],
+      );
+
+      expect(sut.code).toBe(EXIT.FAILURE);
+      expect(sut.stdout).toContain('verifying');
+      expect(sut.stdout).toContain('error ARCHIVE_VERIFICATION_FAILED');
+    });
+
+    it("lists a teardown's restores", async () => {
+      const done = restore({ status: 'completed', newWorkflowId: 'wfl_new' });
+      const sut = await run(
+        ['restore', 'list', '--teardown', TEARDOWN_ID],
+        [{ status: 200, body: { data: [done] } }],
+      );
+
+      expect(sut.code).toBe(EXIT.OK);
+      expect(new URL(sut.requests[0]!.url).search).toBe(`?teardownId=${TEARDOWN_ID}`);
+      expect(sut.stdout).toContain(`${RESTORE_ID} completed`);
+    });
+  });
 });

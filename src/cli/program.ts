@@ -5,6 +5,7 @@ import { registerArchiveCommands } from './commands/archive.commands.js';
 import { registerAuditCommands } from './commands/audit.commands.js';
 import { registerHoldCommands } from './commands/hold.commands.js';
 import { registerReceiptCommands } from './commands/receipt.commands.js';
+import { registerRestoreCommands } from './commands/restore.commands.js';
 import { registerTeardownCommands } from './commands/teardown.commands.js';
 
 export const CLI_NAME = 'dialnexa-teardown';
@@ -19,7 +20,7 @@ Exit codes: 0 success, 1 failure (refused, failed, mismatch), 2 usage error.`;
 function buildProgram(ctx: CliContext): Command {
   const program = new Command(CLI_NAME)
     .description(
-      'Operate dialnexa-teardown: request, follow and decide teardowns, holds, audit, archives, receipts.',
+      'Operate dialnexa-teardown: request, follow and decide teardowns, holds, audit, archives, receipts, restores.',
     )
     .option('--json', 'print JSON for scripts (progress as one JSON line per change)')
     .exitOverride()
@@ -34,6 +35,7 @@ function buildProgram(ctx: CliContext): Command {
   registerAuditCommands(program, ctx);
   registerArchiveCommands(program, ctx);
   registerReceiptCommands(program, ctx);
+  registerRestoreCommands(program, ctx);
   return program;
 }
 

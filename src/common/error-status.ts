@@ -15,6 +15,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'TEARDOWN_NOT_FOUND':
     case 'HOLD_NOT_FOUND':
     case 'RECEIPT_NOT_FOUND':
+    case 'RESTORE_NOT_FOUND':
       return 404;
     case 'TEARDOWN_IN_PROGRESS':
     case 'TEARDOWN_NOT_ABORTABLE':
@@ -25,6 +26,8 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'APPROVAL_EXPIRED':
     case 'HOLD_ALREADY_LIFTED':
     case 'RECEIPTS_DISABLED':
+    case 'TEARDOWN_NOT_RESTORABLE':
+    case 'RESTORE_SNAPSHOT_MISSING':
       return 409;
     case 'PAYLOAD_TOO_LARGE':
       return 413;
@@ -44,6 +47,9 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'UPSTREAM_UNAVAILABLE':
     case 'UPSTREAM_TIMEOUT':
     case 'UPSTREAM_BAD_RESPONSE':
+    case 'UPSTREAM_NOT_FOUND':
+    case 'UPSTREAM_PAYLOAD_TOO_LARGE':
+    case 'UPSTREAM_OUTCOME_UNKNOWN':
       return 502;
     case 'ARCHIVE_STORE_UNAVAILABLE':
     case 'DEPENDENCY_UNAVAILABLE':
@@ -55,6 +61,8 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'DELETE_SETTLE_TIMEOUT':
     case 'LEASE_LOST':
     case 'TEARDOWN_CRASH_LOOP':
+    case 'RESTORE_DRAFT_UNCERTAIN':
+    case 'RESTORE_CRASH_LOOP':
     case 'INTERNAL_ERROR':
       return 500;
     default:

@@ -12,3 +12,6 @@ export const workflowIdSchema = z
 
 /** The form `newTeardownId` issues (ids.ts). */
 export const teardownIdSchema = z.string().regex(/^td_[0-9A-HJKMNP-TV-Z]{26}$/, 'is not a teardown id');
+
+/** The form `newRestoreId` issues (ids.ts). */
+export const restoreIdSchema = z.string().regex(/^rst_[0-9A-HJKMNP-TV-Z]{26}$/, 'is not a restore id');

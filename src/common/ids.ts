@@ -19,3 +19,7 @@ export function ulid(now: number = Date.now()): string {
 export function newTeardownId(): string {
   return `td_${ulid()}`;
 }
+
+export function newRestoreId(): string {
+  return `rst_${ulid()}`;
+}

@@ -89,6 +89,9 @@ const EVENT_LABELS: Record<AuditEvent['type'], string> = {
   'teardown.aborted': 'Aborted',
   'hold.placed': 'Legal hold placed',
   'hold.lifted': 'Legal hold lifted',
+  'restore.requested': 'Restore requested',
+  'restore.completed': 'Restored as a new draft',
+  'restore.failed': 'Restore failed',
 };
 
 export interface TimelineEntry {

@@ -19,6 +19,8 @@ import { METRICS, type ScrapeSources } from '../ops/metrics.port.js';
  * heartbeat) decides who may run it, so a takeover need not wait for that job to expire.
  */
 export const TEARDOWN_QUEUE = 'teardown';
+/** Restores, keyed by restore id, with the same policy. */
+export const RESTORE_QUEUE = 'restore';
 
 /**
  * How long a shutdown waits for the handlers in progress. A container's stop timeout must be
@@ -29,6 +31,11 @@ export const QUEUE_DRAIN_TIMEOUT_MS = 30_000;
 export interface TeardownJob {
   teardownId: string;
   /** The request that queued the run, when one did (the sweeper does not): its logs carry it. */
+  requestId?: string;
+}
+
+export interface RestoreJob {
+  restoreId: string;
   requestId?: string;
 }
 
@@ -69,8 +76,9 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
       });
       boss.on('error', (error: Error) => this.logger.error(`job queue: ${error.message}`));
       await boss.start();
-      if (!(await boss.getQueue(TEARDOWN_QUEUE))) {
-        await boss.createQueue(TEARDOWN_QUEUE, {
+      for (const name of [TEARDOWN_QUEUE, RESTORE_QUEUE]) {
+        if (await boss.getQueue(name)) continue;
+        await boss.createQueue(name, {
           policy: 'short',
           // A teardown may legitimately run for a long time (waiting for leads to settle), so the
           // lease is kept alive by heartbeats rather than bounded by a short expiry.
@@ -118,6 +126,31 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
       { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 1 },
       async ([job]) => {
         if (job) await handler(job.data, job.signal);
+      },
+    );
+  }
+
+  /** Queues a restore's run; losing this is safe (RestoreWorker's sweeper re-queues it). */
+  async offerRestore(restoreId: string): Promise<void> {
+    try {
+      const boss = await this.started();
+      await boss.send(
+        RESTORE_QUEUE,
+        { restoreId, requestId: currentRequestId() },
+        { singletonKey: restoreId },
+      );
+    } catch (error) {
+      this.logger.warn(`restore ${restoreId}: could not queue it now (${String(error)}); the sweeper will`);
+    }
+  }
+
+  async workRestores(concurrency: number, handler: (job: RestoreJob) => Promise<void>): Promise<void> {
+    const boss = await this.started();
+    await boss.work<RestoreJob>(
+      RESTORE_QUEUE,
+      { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 1 },
+      async ([job]) => {
+        if (job) await handler(job.data);
       },
     );
   }

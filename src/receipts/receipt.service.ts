@@ -1,11 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createHash, createPublicKey } from 'node:crypto';
-import {
-  ArchiveStoreClient,
-  ObjectExistsError,
-  type Retention,
-  type StoredObject,
-} from '../archive/archive-store.client.js';
+import { createPublicKey } from 'node:crypto';
+import { ArchiveStoreClient } from '../archive/archive-store.client.js';
+import { ArchiveService } from '../archive/archive.service.js';
 import { AuditAnchorService } from '../audit/audit-anchor.service.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { DomainError } from '../common/domain-error.js';
@@ -14,7 +10,6 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { buildReceipt, type DeletionReceipt, receiptEvents, type ReceiptSubject } from './receipt.js';
 import { type JwkSet, publicJwkOf, ReceiptKeyring, verifyReceipt } from './receipt-signature.js';
 
-const JSON_TYPE = 'application/json';
 const EVIDENCE_URL_TTL_SECONDS = 900;
 
 /** An object a receipt names, as the bucket holds it, with a short-lived download URL. */
@@ -55,6 +50,7 @@ export class ReceiptService {
 
   constructor(
     private readonly store: ArchiveStoreClient,
+    private readonly archive: ArchiveService,
     private readonly audit: AuditRepository,
     private readonly anchors: AuditAnchorService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -140,22 +136,11 @@ export class ReceiptService {
       );
     }
     const body = keyring.sign(buildReceipt(teardown, events, anchor));
-    const retention = this.retention();
-    let stored: StoredObject;
-    try {
-      stored = await this.store.putBytes(key, body, JSON_TYPE, {
-        retention,
-        metadata: { sha256: createHash('sha256').update(body).digest('hex') },
-      });
-    } catch (error) {
-      if (!(error instanceof ObjectExistsError)) throw error;
-      // written meanwhile by the runner's hook or another replica: the same bytes, adopted
-      const adopted = await this.readStored(teardown, key);
-      if (!adopted) throw error; // refused, yet gone: the caller retries
-      return adopted;
-    }
-    if (retention) await this.ensureRetention(stored, retention);
-    return body;
+    // written meanwhile by the runner's hook or another replica: the same bytes, adopted
+    const { bytes } = await this.archive.writeOnceLocked(key, body, (stored) =>
+      this.refusalOf(teardown, stored),
+    );
+    return bytes;
   }
 
   /**
@@ -165,19 +150,16 @@ export class ReceiptService {
    * written once): it fails for good, naming the key.
    */
   private async readStored(teardown: ReceiptSubject, key: string): Promise<Buffer | null> {
-    const head = await this.store.head(key);
-    if (!head) return null;
-    const bytes = await this.store.getBytes(key, head.versionId);
+    const stored = await this.archive.readOnceLocked(key, (bytes) => this.refusalOf(teardown, bytes));
+    return stored?.bytes ?? null;
+  }
+
+  private refusalOf(teardown: ReceiptSubject, bytes: Buffer): string | null {
     const check = verifyReceipt(bytes, this.keySet);
-    if (!check.ok || check.receipt['teardownId'] !== teardown.id) {
-      const why = check.ok ? 'it names another teardown' : check.reason;
-      throw new DomainError('ARCHIVE_VERIFICATION_FAILED', `${key} is not a valid receipt: ${why}`, {
-        details: { key },
-      });
-    }
-    const retention = this.retention();
-    if (retention) await this.ensureRetention({ key, versionId: head.versionId }, retention);
-    return bytes;
+    if (!check.ok) return `it is not a valid receipt: ${check.reason}`;
+    return check.receipt['teardownId'] === teardown.id
+      ? null
+      : 'it is not a valid receipt: it names another teardown';
   }
 
   private async evidence(key: string, versionId: string | null): Promise<EvidenceObject> {
@@ -191,23 +173,6 @@ export class ReceiptService {
       url: await this.store.presign(object, EVIDENCE_URL_TTL_SECONDS),
       lock: lock ? { mode: lock.mode, retainUntil: lock.retainUntil.toISOString() } : null,
     };
-  }
-
-  private retention(): Retention | undefined {
-    const { lockMode, retentionDays } = this.config.archive;
-    if (lockMode === 'NONE') return undefined;
-    return { mode: lockMode, retainUntil: new Date(Date.now() + retentionDays * 86_400_000) };
-  }
-
-  /** Some stores ignore lock headers: the retention is read back, set when missing, confirmed. */
-  private async ensureRetention(object: StoredObject, retention: Retention): Promise<void> {
-    if ((await this.store.getRetention(object))?.mode === retention.mode) return;
-    await this.store.setRetention(object, retention);
-    if ((await this.store.getRetention(object))?.mode !== retention.mode) {
-      throw new DomainError('ARCHIVE_LOCK_FAILED', `${object.key} has no ${retention.mode} retention`, {
-        details: { key: object.key },
-      });
-    }
   }
 }
 

@@ -20,8 +20,4 @@ export const listTeardownsSchema = z.strictObject({
 });
 export type ListTeardownsDto = z.output<typeof listTeardownsSchema>;
 
-export const idempotencyKeySchema = z
-  .string()
-  .min(1, 'must be 1-255 characters')
-  .max(255, 'must be 1-255 characters')
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+export { idempotencyKeySchema } from '../common/idempotency-key.dto.js';

@@ -6,6 +6,7 @@ import { DialnexaModule } from '../dialnexa/dialnexa.module.js';
 import { LegalHoldModule, LegalHoldRepositoryModule } from '../holds/legal-hold.module.js';
 import { JobsModule } from '../jobs/jobs.module.js';
 import { ReceiptModule } from '../receipts/receipt.module.js';
+import { RestoreModule } from '../restore/restore.module.js';
 import { TeardownController } from './teardown.controller.js';
 import { TeardownReceiptController } from './teardown-receipt.controller.js';
 import { TeardownRepository } from './teardown.repository.js';
@@ -36,6 +37,7 @@ export class TeardownRepositoryModule {}
     TeardownRepositoryModule,
     ApprovalsModule.register({ imports: [TeardownRepositoryModule], subjects: TeardownRepository }),
     LegalHoldModule.register({ imports: [TeardownRepositoryModule], teardowns: TeardownRepository }),
+    RestoreModule.register({ imports: [TeardownRepositoryModule], teardowns: TeardownRepository }),
   ],
   controllers: [TeardownController, TeardownReceiptController],
   providers: [DestructiveCallGate, TeardownRunner, TeardownService, TeardownWorker],

@@ -9,9 +9,11 @@ import { newTeardownId } from '../common/ids.js';
 import { toStorableText, truncate } from '../common/text.js';
 import { prismaOf } from '../db/prisma-unit-of-work.js';
 import { type Prisma, PrismaService } from '../db/prisma.service.js';
+import { type IdempotencyClaim, IdempotencyRepository } from '../db/idempotency.repository.js';
 import { type Transaction, UnitOfWork } from '../db/unit-of-work.js';
 import type { HeldTeardown, HeldTeardowns } from '../holds/legal-hold.js';
 import { LegalHoldRepository } from '../holds/legal-hold.repository.js';
+import type { RestorableTeardowns } from '../restore/restore.js';
 import {
   ACTIVE_STATUSES,
   type NewTeardown,
@@ -52,11 +54,7 @@ export interface TeardownPatch {
   completedAt?: Date;
 }
 
-export interface IdempotencyClaim {
-  caller: string;
-  key: string;
-  requestHash: string;
-}
+export type { IdempotencyClaim };
 
 export type CreateOutcome =
   | { kind: 'created'; teardown: Teardown }
@@ -77,7 +75,6 @@ export interface TeardownListFilter {
   requestedBy?: string;
 }
 
-const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** In code points. Error messages quote DialNexa and S3, which bound nothing. */
 const MAX_ERROR_MESSAGE = 2000;
 
@@ -91,33 +88,25 @@ const MAX_ERROR_MESSAGE = 2000;
  * through `prismaOf(t)` and hands the other modules' repositories the opaque Transaction `t`.
  */
 @Injectable()
-export class TeardownRepository implements ApprovalSubjects, HeldTeardowns {
+export class TeardownRepository implements ApprovalSubjects, HeldTeardowns, RestorableTeardowns {
   constructor(
     private readonly prisma: PrismaService,
     private readonly unitOfWork: UnitOfWork,
     private readonly holds: LegalHoldRepository,
     private readonly audit: AuditRepository,
+    private readonly idempotency: IdempotencyRepository,
   ) {}
 
   async create(input: NewTeardown, idempotency: IdempotencyClaim | null): Promise<CreateOutcome> {
     return this.unitOfWork.run(async (t) => {
       const tx = prismaOf(t);
       if (idempotency) {
-        // Concurrent requests with one key wait here for each other, then see the first one's answer.
-        await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`idem:${idempotency.caller}:${idempotency.key}`}, 0))) AS l`;
-        const previous = await tx.idempotencyRecord.findUnique({
-          where: { caller_key: { caller: idempotency.caller, key: idempotency.key } },
-        });
-        if (previous && previous.createdAt.getTime() > Date.now() - IDEMPOTENCY_TTL_MS) {
-          if (previous.requestHash !== idempotency.requestHash)
-            return { kind: 'key_reused', teardownId: previous.teardownId };
-          const teardown = await tx.teardown.findUnique({ where: { id: previous.teardownId } });
+        const previous = await this.idempotency.lookupWithin(t, idempotency);
+        if (previous.kind === 'reused') return { kind: 'key_reused', teardownId: previous.resourceId };
+        if (previous.kind === 'replay') {
+          const teardown = await tx.teardown.findUnique({ where: { id: previous.resourceId } });
           if (teardown) return { kind: 'replayed', teardown: toDomain(teardown) };
         }
-        if (previous)
-          await tx.idempotencyRecord.delete({
-            where: { caller_key: { caller: previous.caller, key: previous.key } },
-          });
       }
       await this.holds.lockWorkflow(t, input.workflowId);
       const active = await tx.teardown.findUnique({
@@ -145,14 +134,7 @@ export class TeardownRepository implements ApprovalSubjects, HeldTeardowns {
         },
       });
       if (idempotency) {
-        await tx.idempotencyRecord.create({
-          data: {
-            caller: idempotency.caller,
-            key: idempotency.key,
-            requestHash: idempotency.requestHash,
-            teardownId: id,
-          },
-        });
+        await this.idempotency.recordWithin(t, idempotency, id);
       }
       await this.audit.appendWithin(t, [
         {
@@ -521,10 +503,7 @@ export class TeardownRepository implements ApprovalSubjects, HeldTeardowns {
 
   /** Forgets Idempotency-Keys older than 24 hours (they are ignored from then on anyway). */
   async purgeIdempotencyKeys(): Promise<number> {
-    const purged = await this.prisma.idempotencyRecord.deleteMany({
-      where: { createdAt: { lt: new Date(Date.now() - IDEMPOTENCY_TTL_MS) } },
-    });
-    return purged.count;
+    return this.idempotency.purgeExpired();
   }
 
   /** Running teardowns that nobody holds a lease on and that did not move for `idleSeconds`. */

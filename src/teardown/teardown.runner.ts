@@ -15,7 +15,7 @@ import { DialnexaClient } from '../dialnexa/dialnexa.client.js';
 import { METRICS, NO_METRICS, type TeardownMetrics } from '../ops/metrics.port.js';
 import { DestructiveCallGate } from './destructive-call.gate.js';
 import { LeadCollector, resumableLeads } from './lead-collector.js';
-import { LeaseKeeper } from './lease-keeper.js';
+import { LeaseKeeper } from '../jobs/lease-keeper.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { SettleWaiter } from './settle-waiter.js';
 import { UpstreamProgress } from './upstream-progress.js';
@@ -66,7 +66,13 @@ export class TeardownRunner {
     if (this.stopping.signal.aborted) throw new Error('shutting down: the job goes back to the queue');
     const claimed = await this.teardowns.claim(teardownId, this.workerId, this.config.runner.leaseSeconds);
     if (!claimed) return;
-    const lease = new LeaseKeeper(this.teardowns, claimed, this.config.runner.leaseSeconds, this.logger);
+    const lease = new LeaseKeeper(
+      this.teardowns,
+      claimed,
+      this.config.runner.leaseSeconds,
+      this.logger,
+      (id) => new LeaseLostError(id),
+    );
     this.upstream.set(teardownId, new UpstreamProgress(claimed, () => this.dialnexa.knownRateLimit()));
     let teardown = claimed;
     try {

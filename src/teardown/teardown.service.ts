@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { ArchiveService, type ArchiveDescription } from '../archive/archive.service.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { AuditEvent } from '../audit/audit-event.js';
 import { type Caller, hasRole } from '../auth/caller.js';
-import { canonicalJson } from '../common/canonical-json.js';
 import { DomainError } from '../common/domain-error.js';
+import { requestHashOf } from '../db/idempotency.repository.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { JobQueueService } from '../jobs/job-queue.service.js';
@@ -46,7 +45,7 @@ export class TeardownService {
       ? {
           caller: caller.name,
           key: idempotencyKey,
-          requestHash: createHash('sha256').update(canonicalJson(dto)).digest('hex'),
+          requestHash: requestHashOf(dto),
         }
       : null;
     const outcome = await this.teardowns.create(input, idempotency);

@@ -10,6 +10,7 @@ import { ApprovalService } from '../../src/approvals/approval.service.js';
 import { AuditRepository } from '../../src/audit/audit.repository.js';
 import type { AuditEvent, NewAuditEvent } from '../../src/audit/audit-event.js';
 import type { Caller } from '../../src/auth/caller.js';
+import { IdempotencyRepository } from '../../src/db/idempotency.repository.js';
 import { PrismaUnitOfWork } from '../../src/db/prisma-unit-of-work.js';
 import { PrismaService } from '../../src/db/prisma.service.js';
 import type { Transaction } from '../../src/db/unit-of-work.js';
@@ -85,6 +86,7 @@ describe(ApprovalService.name, () => {
       new PrismaUnitOfWork(prisma),
       new LegalHoldRepository(prisma),
       new AuditRepository(prisma),
+      new IdempotencyRepository(prisma),
     );
     sut = serviceWith(new AuditRepository(prisma));
   }, SUITE_LOCK_TIMEOUT_MS);

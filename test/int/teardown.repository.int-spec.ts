@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditRepository } from '../../src/audit/audit.repository.js';
 import type { NewAuditEvent } from '../../src/audit/audit-event.js';
 import { isStorableText } from '../../src/common/text.js';
+import { IdempotencyRepository } from '../../src/db/idempotency.repository.js';
 import { PrismaUnitOfWork } from '../../src/db/prisma-unit-of-work.js';
 import { PrismaService } from '../../src/db/prisma.service.js';
 import { LegalHoldRepository } from '../../src/holds/legal-hold.repository.js';
@@ -84,7 +85,13 @@ describe(TeardownRepository.name, () => {
     audit = new AuditRepository(prisma);
     const unitOfWork = new PrismaUnitOfWork(prisma);
     const holdRepository = new LegalHoldRepository(prisma);
-    sut = new TeardownRepository(prisma, unitOfWork, holdRepository, audit);
+    sut = new TeardownRepository(
+      prisma,
+      unitOfWork,
+      holdRepository,
+      audit,
+      new IdempotencyRepository(prisma),
+    );
     holds = new LegalHoldService(unitOfWork, holdRepository, sut, audit);
   }, SUITE_LOCK_TIMEOUT_MS);
 

@@ -61,6 +61,8 @@ export async function emptyTables(client: pg.ClientBase): Promise<void> {
     `SELECT 1 FROM information_schema.tables WHERE table_name = 'leads_upload_part'`,
   );
   if (parts.rowCount) await client.query('TRUNCATE leads_upload_part');
+  const restores = await client.query(`SELECT 1 FROM information_schema.tables WHERE table_name = 'restore'`);
+  if (restores.rowCount) await client.query('TRUNCATE restore, restore_item');
   await client.query('ALTER TABLE audit_event DISABLE TRIGGER USER');
   await client.query('TRUNCATE audit_event');
   await client.query('ALTER TABLE audit_event ENABLE TRIGGER USER');

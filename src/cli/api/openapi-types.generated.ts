@@ -359,6 +359,50 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/restores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A teardown's restores, newest first
+         * @description Roles `admin`, `auditor`.
+         */
+        get: operations["Restore_list"];
+        put?: never;
+        /**
+         * Restore a deleted workflow from its teardown's archive, as a new draft
+         * @description Role `admin`. Answers 202 with the new restore; the same Idempotency-Key with the same body from the same caller answers 200 with the same restore. `snapshot` defaults to `final` when the teardown has one; `excludeLeadStatuses` to `["removed"]`. A dry run verifies the archive and reports what would be created, creating nothing.
+         */
+        post: operations["Restore_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/restores/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A restore: status, progress, id map, what was not restored, error
+         * @description Roles `admin`, `auditor`.
+         */
+        get: operations["Restore_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -378,7 +422,7 @@ export type components = {
             teardownId: string | null;
             workflowId: string | null;
             /** @enum {string} */
-            type: "teardown.requested" | "teardown.approved" | "teardown.rejected" | "archive.exported" | "workflow.cancelled" | "archive.finalized" | "workflow.deleted" | "teardown.completed" | "teardown.failed" | "teardown.retried" | "teardown.aborted" | "hold.placed" | "hold.lifted";
+            type: "teardown.requested" | "teardown.approved" | "teardown.rejected" | "archive.exported" | "workflow.cancelled" | "archive.finalized" | "workflow.deleted" | "teardown.completed" | "teardown.failed" | "teardown.retried" | "teardown.aborted" | "hold.placed" | "hold.lifted" | "restore.requested" | "restore.completed" | "restore.failed";
             details: {
                 [key: string]: unknown;
             };
@@ -507,7 +551,7 @@ export type components = {
             } | null;
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "TEARDOWN_NOT_FOUND" | "TEARDOWN_IN_PROGRESS" | "TEARDOWN_NOT_ABORTABLE" | "TEARDOWN_NOT_RETRYABLE" | "WORKFLOW_ON_HOLD" | "IDEMPOTENCY_KEY_REUSED" | "TEARDOWN_NOT_AWAITING_APPROVAL" | "APPROVAL_NOT_ALLOWED" | "APPROVAL_ALREADY_RECORDED" | "APPROVAL_EXPIRED" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_LIFTED" | "RECEIPT_NOT_FOUND" | "RECEIPTS_DISABLED" | "CSRF_REJECTED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_GONE" | "UPSTREAM_BAD_REQUEST" | "UPSTREAM_UNAUTHORIZED" | "UPSTREAM_FORBIDDEN" | "UPSTREAM_CONFLICT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT" | "UPSTREAM_BAD_RESPONSE" | "ARCHIVE_STORE_UNAVAILABLE" | "ARCHIVE_WRITE_FAILED" | "ARCHIVE_INCOMPLETE" | "ARCHIVE_VERIFICATION_FAILED" | "ARCHIVE_LOCK_FAILED" | "DELETE_SETTLE_TIMEOUT" | "LEASE_LOST" | "DEPENDENCY_UNAVAILABLE" | "TEARDOWN_CRASH_LOOP" | "INTERNAL_ERROR";
+                code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "TEARDOWN_NOT_FOUND" | "TEARDOWN_IN_PROGRESS" | "TEARDOWN_NOT_ABORTABLE" | "TEARDOWN_NOT_RETRYABLE" | "WORKFLOW_ON_HOLD" | "IDEMPOTENCY_KEY_REUSED" | "TEARDOWN_NOT_AWAITING_APPROVAL" | "APPROVAL_NOT_ALLOWED" | "APPROVAL_ALREADY_RECORDED" | "APPROVAL_EXPIRED" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_LIFTED" | "RECEIPT_NOT_FOUND" | "RECEIPTS_DISABLED" | "RESTORE_NOT_FOUND" | "TEARDOWN_NOT_RESTORABLE" | "RESTORE_SNAPSHOT_MISSING" | "CSRF_REJECTED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_GONE" | "UPSTREAM_BAD_REQUEST" | "UPSTREAM_UNAUTHORIZED" | "UPSTREAM_FORBIDDEN" | "UPSTREAM_CONFLICT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT" | "UPSTREAM_BAD_RESPONSE" | "UPSTREAM_NOT_FOUND" | "UPSTREAM_PAYLOAD_TOO_LARGE" | "UPSTREAM_OUTCOME_UNKNOWN" | "ARCHIVE_STORE_UNAVAILABLE" | "ARCHIVE_WRITE_FAILED" | "ARCHIVE_INCOMPLETE" | "ARCHIVE_VERIFICATION_FAILED" | "ARCHIVE_LOCK_FAILED" | "DELETE_SETTLE_TIMEOUT" | "LEASE_LOST" | "DEPENDENCY_UNAVAILABLE" | "TEARDOWN_CRASH_LOOP" | "RESTORE_DRAFT_UNCERTAIN" | "RESTORE_CRASH_LOOP" | "INTERNAL_ERROR";
                 message: string;
                 /** @enum {string} */
                 step: "export" | "verify" | "audit" | "cancel" | "finalize" | "delete";
@@ -670,6 +714,86 @@ export type components = {
             data: components["schemas"]["LegalHold"][];
             nextCursor: string | null;
         };
+        Restore: {
+            id: string;
+            teardownId: string;
+            sourceWorkflowId: string;
+            /** @enum {string} */
+            status: "queued" | "verifying" | "creating" | "completed" | "failed";
+            /** @enum {string} */
+            snapshot: "export" | "final";
+            dryRun: boolean;
+            reason: string;
+            requestedBy: string;
+            excludeLeadStatuses: string[];
+            newWorkflowId: string | null;
+            progress: {
+                workflow: {
+                    done: number;
+                    total: number | null;
+                };
+                nodes: {
+                    done: number;
+                    total: number | null;
+                };
+                edges: {
+                    done: number;
+                    total: number | null;
+                };
+                leads: {
+                    done: number;
+                    total: number | null;
+                };
+                leadFiles: {
+                    done: number;
+                    total: number | null;
+                };
+                upstreamRequests: number;
+                /** @description the creates the restore costs (known once verified) */
+                requestsTotal: number | null;
+                secondsAtCurrentRate: number | null;
+            };
+            idMap: {
+                workflow: {
+                    [key: string]: string;
+                };
+                nodes: {
+                    [key: string]: string;
+                };
+                edges: {
+                    [key: string]: string;
+                };
+                leads: {
+                    [key: string]: string;
+                };
+            };
+            /** @description the id map in the bucket, once written */
+            idMapKey: string | null;
+            notRestored: {
+                what: string;
+                why: string;
+                count?: number;
+                byStatus?: {
+                    [key: string]: number;
+                };
+                leadIds?: string[];
+            }[];
+            error: {
+                /** @enum {string} */
+                code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "TEARDOWN_NOT_FOUND" | "TEARDOWN_IN_PROGRESS" | "TEARDOWN_NOT_ABORTABLE" | "TEARDOWN_NOT_RETRYABLE" | "WORKFLOW_ON_HOLD" | "IDEMPOTENCY_KEY_REUSED" | "TEARDOWN_NOT_AWAITING_APPROVAL" | "APPROVAL_NOT_ALLOWED" | "APPROVAL_ALREADY_RECORDED" | "APPROVAL_EXPIRED" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_LIFTED" | "RECEIPT_NOT_FOUND" | "RECEIPTS_DISABLED" | "RESTORE_NOT_FOUND" | "TEARDOWN_NOT_RESTORABLE" | "RESTORE_SNAPSHOT_MISSING" | "CSRF_REJECTED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_GONE" | "UPSTREAM_BAD_REQUEST" | "UPSTREAM_UNAUTHORIZED" | "UPSTREAM_FORBIDDEN" | "UPSTREAM_CONFLICT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT" | "UPSTREAM_BAD_RESPONSE" | "UPSTREAM_NOT_FOUND" | "UPSTREAM_PAYLOAD_TOO_LARGE" | "UPSTREAM_OUTCOME_UNKNOWN" | "ARCHIVE_STORE_UNAVAILABLE" | "ARCHIVE_WRITE_FAILED" | "ARCHIVE_INCOMPLETE" | "ARCHIVE_VERIFICATION_FAILED" | "ARCHIVE_LOCK_FAILED" | "DELETE_SETTLE_TIMEOUT" | "LEASE_LOST" | "DEPENDENCY_UNAVAILABLE" | "TEARDOWN_CRASH_LOOP" | "RESTORE_DRAFT_UNCERTAIN" | "RESTORE_CRASH_LOOP" | "INTERNAL_ERROR";
+                message: string;
+                retryable: boolean;
+                details: {
+                    [key: string]: unknown;
+                };
+            } | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            completedAt: string | null;
+        };
         /** @description the body of every error answer */
         ErrorBody: {
             statusCode: number;
@@ -679,7 +803,7 @@ export type components = {
              * @description stable, machine-readable: add codes, never rename one
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "TEARDOWN_NOT_FOUND" | "TEARDOWN_IN_PROGRESS" | "TEARDOWN_NOT_ABORTABLE" | "TEARDOWN_NOT_RETRYABLE" | "WORKFLOW_ON_HOLD" | "IDEMPOTENCY_KEY_REUSED" | "TEARDOWN_NOT_AWAITING_APPROVAL" | "APPROVAL_NOT_ALLOWED" | "APPROVAL_ALREADY_RECORDED" | "APPROVAL_EXPIRED" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_LIFTED" | "RECEIPT_NOT_FOUND" | "RECEIPTS_DISABLED" | "CSRF_REJECTED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_GONE" | "UPSTREAM_BAD_REQUEST" | "UPSTREAM_UNAUTHORIZED" | "UPSTREAM_FORBIDDEN" | "UPSTREAM_CONFLICT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT" | "UPSTREAM_BAD_RESPONSE" | "ARCHIVE_STORE_UNAVAILABLE" | "ARCHIVE_WRITE_FAILED" | "ARCHIVE_INCOMPLETE" | "ARCHIVE_VERIFICATION_FAILED" | "ARCHIVE_LOCK_FAILED" | "DELETE_SETTLE_TIMEOUT" | "LEASE_LOST" | "DEPENDENCY_UNAVAILABLE" | "TEARDOWN_CRASH_LOOP" | "INTERNAL_ERROR";
+            code: "VALIDATION_FAILED" | "UNAUTHENTICATED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "TEARDOWN_NOT_FOUND" | "TEARDOWN_IN_PROGRESS" | "TEARDOWN_NOT_ABORTABLE" | "TEARDOWN_NOT_RETRYABLE" | "WORKFLOW_ON_HOLD" | "IDEMPOTENCY_KEY_REUSED" | "TEARDOWN_NOT_AWAITING_APPROVAL" | "APPROVAL_NOT_ALLOWED" | "APPROVAL_ALREADY_RECORDED" | "APPROVAL_EXPIRED" | "HOLD_NOT_FOUND" | "HOLD_ALREADY_LIFTED" | "RECEIPT_NOT_FOUND" | "RECEIPTS_DISABLED" | "RESTORE_NOT_FOUND" | "TEARDOWN_NOT_RESTORABLE" | "RESTORE_SNAPSHOT_MISSING" | "CSRF_REJECTED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_GONE" | "UPSTREAM_BAD_REQUEST" | "UPSTREAM_UNAUTHORIZED" | "UPSTREAM_FORBIDDEN" | "UPSTREAM_CONFLICT" | "UPSTREAM_RATE_LIMITED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT" | "UPSTREAM_BAD_RESPONSE" | "UPSTREAM_NOT_FOUND" | "UPSTREAM_PAYLOAD_TOO_LARGE" | "UPSTREAM_OUTCOME_UNKNOWN" | "ARCHIVE_STORE_UNAVAILABLE" | "ARCHIVE_WRITE_FAILED" | "ARCHIVE_INCOMPLETE" | "ARCHIVE_VERIFICATION_FAILED" | "ARCHIVE_LOCK_FAILED" | "DELETE_SETTLE_TIMEOUT" | "LEASE_LOST" | "DEPENDENCY_UNAVAILABLE" | "TEARDOWN_CRASH_LOOP" | "RESTORE_DRAFT_UNCERTAIN" | "RESTORE_CRASH_LOOP" | "INTERNAL_ERROR";
             message: string;
             /** @description more about the error; for VALIDATION_FAILED, `fields: [{field, message}]` names each bad field */
             details: {
@@ -737,7 +861,7 @@ export interface operations {
             query?: {
                 workflowId?: string;
                 teardownId?: string;
-                type?: "teardown.requested" | "teardown.approved" | "teardown.rejected" | "archive.exported" | "workflow.cancelled" | "archive.finalized" | "workflow.deleted" | "teardown.completed" | "teardown.failed" | "teardown.retried" | "teardown.aborted" | "hold.placed" | "hold.lifted";
+                type?: "teardown.requested" | "teardown.approved" | "teardown.rejected" | "archive.exported" | "workflow.cancelled" | "archive.finalized" | "workflow.deleted" | "teardown.completed" | "teardown.failed" | "teardown.retried" | "teardown.aborted" | "hold.placed" | "hold.lifted" | "restore.requested" | "restore.completed" | "restore.failed";
                 limit?: number;
                 cursor?: string;
             };
@@ -2890,6 +3014,399 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {string} */
                         code?: "HOLD_ALREADY_LIFTED";
+                    };
+                };
+            };
+            /** @description error: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description seconds to wait before the next request (RATE_LIMITED) */
+                    "Retry-After"?: number;
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+        };
+    };
+    Restore_list: {
+        parameters: {
+            query: {
+                teardownId: string;
+                limit?: number;
+            };
+            header?: {
+                /** @description echoed in the answer when it is 1-64 of A-Z a-z 0-9 . _ - (else a new id is made) */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A teardown's restores, newest first */
+            200: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Restore"][];
+                    };
+                };
+            };
+            /** @description error: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description error: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description error: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description error: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description seconds to wait before the next request (RATE_LIMITED) */
+                    "Retry-After"?: number;
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+        };
+    };
+    Restore_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description replays the first answer to the same caller and body */
+                "Idempotency-Key"?: string;
+                /** @description echoed in the answer when it is 1-64 of A-Z a-z 0-9 . _ - (else a new id is made) */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    teardownId: string;
+                    /** @enum {string} */
+                    snapshot?: "final" | "export";
+                    reason: string;
+                    dryRun?: boolean;
+                    excludeLeadStatuses?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description a replay: the restore this Idempotency-Key created */
+            200: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restore"];
+                };
+            };
+            /** @description Restore a deleted workflow from its teardown's archive, as a new draft */
+            202: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restore"];
+                };
+            };
+            /** @description error: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description error: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description error: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description error: TEARDOWN_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "TEARDOWN_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description error: TEARDOWN_NOT_RESTORABLE, RESTORE_SNAPSHOT_MISSING */
+            409: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "TEARDOWN_NOT_RESTORABLE" | "RESTORE_SNAPSHOT_MISSING";
+                    };
+                };
+            };
+            /** @description error: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description error: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description error: IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "IDEMPOTENCY_KEY_REUSED";
+                    };
+                };
+            };
+            /** @description error: RATE_LIMITED */
+            429: {
+                headers: {
+                    /** @description seconds to wait before the next request (RATE_LIMITED) */
+                    "Retry-After"?: number;
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "RATE_LIMITED";
+                    };
+                };
+            };
+            /** @description error: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+        };
+    };
+    Restore_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description echoed in the answer when it is 1-64 of A-Z a-z 0-9 . _ - (else a new id is made) */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                /** @description a restore id (`rst_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A restore: status, progress, id map, what was not restored, error */
+            200: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restore"];
+                };
+            };
+            /** @description error: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description error: FORBIDDEN */
+            403: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description error: RESTORE_NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description the request's id, also in the service's log lines */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {string} */
+                        code?: "RESTORE_NOT_FOUND";
                     };
                 };
             };

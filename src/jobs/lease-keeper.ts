@@ -1,7 +1,17 @@
 import type { Logger } from '@nestjs/common';
 import type { WriteFence } from '../archive/archive.service.js';
-import type { Teardown } from './teardown.js';
-import { LeaseLostError, type TeardownRepository } from './teardown.repository.js';
+
+/** The lease columns of a job's row (a teardown, a restore), behind its repository. */
+export interface LeaseStore {
+  renewLease(id: string, token: bigint, leaseSeconds: number): Promise<boolean>;
+  holdsLease(id: string, token: bigint): Promise<boolean>;
+}
+
+/** The row a runner claimed: its id and the fencing token of its claim. */
+export interface LeasedRow {
+  id: string;
+  fencingToken: bigint;
+}
 
 /**
  * Keeps the lease alive while a runner works; a renewal refused means another worker took over.
@@ -13,13 +23,20 @@ export class LeaseKeeper {
   private readonly aborter = new AbortController();
   readonly fence: WriteFence;
 
-  constructor(teardowns: TeardownRepository, teardown: Teardown, leaseSeconds: number, logger: Logger) {
+  constructor(
+    teardowns: LeaseStore,
+    teardown: LeasedRow,
+    leaseSeconds: number,
+    logger: Logger,
+    /** The error a fence check throws once the lease is lost (LEASE_LOST, naming the row). */
+    lostError: (id: string) => Error,
+  ) {
     this.fence = {
       signal: this.aborter.signal,
       check: async () => {
         if (this.lost || !(await teardowns.holdsLease(teardown.id, teardown.fencingToken))) {
           this.markLost();
-          throw new LeaseLostError(teardown.id);
+          throw lostError(teardown.id);
         }
       },
     };
@@ -29,9 +46,9 @@ export class LeaseKeeper {
           (renewed) => {
             if (renewed) return;
             this.markLost();
-            logger.warn(`teardown ${teardown.id}: lease renewal refused: another worker took it over`);
+            logger.warn(`${teardown.id}: lease renewal refused: another worker took it over`);
           },
-          (error: unknown) => logger.warn(`teardown ${teardown.id}: lease renewal failed: ${String(error)}`),
+          (error: unknown) => logger.warn(`${teardown.id}: lease renewal failed: ${String(error)}`),
         );
       },
       Math.max(1000, (leaseSeconds * 1000) / 3),

@@ -1,0 +1,108 @@
+import type { JsonObject } from '../common/json.js';
+
+/** DialNexa's inferred limit per uploaded file (dialnexa-api.md: larger files answer 413). */
+export const MAX_LEADS_PER_FILE = 5_000;
+
+/**
+ * Encodes archived leads as one CSV file (`phone_number`, then their metadata): the leads-csv
+ * encoder. A lead that cannot be encoded is returned in `rejected`, never dropped silently.
+ */
+export type LeadsCsvEncoder = (leads: readonly JsonObject[]) => {
+  csv: Uint8Array;
+  rejected: { lead: JsonObject; reason: string }[];
+};
+
+/** The provider token of the LeadsCsvEncoder the runner uses. */
+export const LEADS_CSV_ENCODER = Symbol('LEADS_CSV_ENCODER');
+
+export interface LeadRow {
+  oldId: string;
+  phone: string;
+}
+
+/** One upload: the file's number, its leads in file order, and the CSV. */
+export interface LeadFile {
+  seq: number;
+  rows: LeadRow[];
+  csv: Uint8Array;
+}
+
+export interface LeadsTally {
+  archived: number;
+  excluded: { total: number; byStatus: Record<string, number> };
+  unencodable: { count: number; leadIds: string[] };
+  uploaded: number;
+  files: number;
+}
+
+/** How many unencodable lead ids a restore names (the count is always exact). */
+const MAX_NAMED_UNENCODABLE = 100;
+
+/**
+ * Cuts the archived leads into the files a restore uploads: the leads in archive order, minus
+ * those with an excluded status, in files of at most MAX_LEADS_PER_FILE. The cut depends only on
+ * the archive and the exclusions, so a resumed restore makes exactly the same files: file `n` is
+ * the same leads on every run, which is what lets the intent log name a file by its number.
+ */
+export async function* leadFiles(
+  leads: AsyncIterable<JsonObject>,
+  excludeStatuses: readonly string[],
+  encode: LeadsCsvEncoder,
+  tally: LeadsTally = emptyLeadsTally(),
+): AsyncGenerator<LeadFile> {
+  const excluded = new Set(excludeStatuses);
+  let batch: JsonObject[] = [];
+  const flush = (): LeadFile | null => {
+    if (batch.length === 0) return null;
+    const { csv, rejected } = encode(batch);
+    const refused = new Set(rejected.map((r) => r.lead));
+    for (const { lead } of rejected) {
+      tally.unencodable.count += 1;
+      if (tally.unencodable.leadIds.length < MAX_NAMED_UNENCODABLE)
+        tally.unencodable.leadIds.push(idOf(lead));
+    }
+    const rows = batch
+      .filter((lead) => !refused.has(lead))
+      .map((lead) => ({ oldId: idOf(lead), phone: phoneOf(lead) }));
+    batch = [];
+    if (rows.length === 0) return null;
+    tally.uploaded += rows.length;
+    const file = { seq: tally.files, rows, csv };
+    tally.files += 1;
+    return file;
+  };
+  for await (const lead of leads) {
+    tally.archived += 1;
+    const status = typeof lead['status'] === 'string' ? lead['status'] : '';
+    if (excluded.has(status)) {
+      tally.excluded.total += 1;
+      tally.excluded.byStatus[status] = (tally.excluded.byStatus[status] ?? 0) + 1;
+      continue;
+    }
+    batch.push(lead);
+    if (batch.length === MAX_LEADS_PER_FILE) {
+      const file = flush();
+      if (file) yield file;
+    }
+  }
+  const last = flush();
+  if (last) yield last;
+}
+
+export function emptyLeadsTally(): LeadsTally {
+  return {
+    archived: 0,
+    excluded: { total: 0, byStatus: {} },
+    unencodable: { count: 0, leadIds: [] },
+    uploaded: 0,
+    files: 0,
+  };
+}
+
+function idOf(lead: JsonObject): string {
+  return typeof lead['id'] === 'string' ? lead['id'] : '';
+}
+
+function phoneOf(lead: JsonObject): string {
+  return typeof lead['phone_number'] === 'string' ? lead['phone_number'] : '';
+}

@@ -1,0 +1,57 @@
+import type { JsonObject } from '../common/json.js';
+import { isDomainError } from '../common/domain-error.js';
+import type { KnownRateLimit } from '../dialnexa/rate-window.js';
+import type { RequestOptions } from '../dialnexa/dialnexa.client.js';
+
+export interface NewNode {
+  node_type: string;
+  label: string;
+  position_x: number;
+  position_y: number;
+  config: JsonObject;
+}
+
+export interface NewEdge {
+  from_node_id: string;
+  to_node_id: string;
+  label?: string | null;
+}
+
+/**
+ * The DialNexa calls a restore makes: DialnexaClient implements it. None of the creates is
+ * idempotent upstream, and the client never resends one whose outcome it did not see: it throws
+ * UPSTREAM_OUTCOME_UNKNOWN instead (see `outcomeUnknown`).
+ */
+export interface RestoreUpstream {
+  createWorkflow(
+    body: { title: string; description: string | null },
+    opts?: RequestOptions,
+  ): Promise<JsonObject>;
+  createNode(workflowId: string, body: NewNode, opts?: RequestOptions): Promise<JsonObject>;
+  createEdge(workflowId: string, body: NewEdge, opts?: RequestOptions): Promise<JsonObject>;
+  uploadLeads(
+    workflowId: string,
+    csv: Uint8Array,
+    opts?: RequestOptions,
+  ): Promise<{ leadIdsByPhone: Record<string, string[]>; count: number }>;
+  listAll(
+    workflowId: string,
+    resource: 'nodes' | 'edges',
+    opts?: RequestOptions,
+  ): Promise<{ items: JsonObject[]; total: number | undefined }>;
+  pages(workflowId: string, resource: 'leads', opts?: RequestOptions): AsyncIterable<{ items: JsonObject[] }>;
+  knownRateLimit(): KnownRateLimit | null;
+}
+
+export const RESTORE_UPSTREAM = Symbol('RESTORE_UPSTREAM');
+
+/**
+ * Whether a failed create may nonetheless have been performed upstream. Any answer DialNexa gave
+ * (400, 403, 404, 409, 413, 429) says it was not; only a request whose answer never came may have
+ * been (the client marks it UPSTREAM_OUTCOME_UNKNOWN). An error that is no DomainError (a bug, a
+ * lost lease's abort) is treated as unknown too: the lookup that follows costs one list request.
+ */
+export function outcomeUnknown(error: unknown): boolean {
+  if (!isDomainError(error)) return true;
+  return error.code === 'UPSTREAM_OUTCOME_UNKNOWN' || error.code === 'LEASE_LOST';
+}
