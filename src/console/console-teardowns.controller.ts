@@ -98,6 +98,7 @@ export class ConsoleTeardownsController {
       receipt,
       live,
       decision: decisionStateOf(caller, resource),
+      canSeeRestores: hasRole(caller, 'auditor'),
       bytesText,
     });
   }

@@ -16,6 +16,8 @@ export interface PageFrame {
   nav: NavItem;
   caller: Caller | null;
   csrfToken: string;
+  /** Reloads the page every so many seconds (a restore running): works without the script. */
+  refreshSeconds?: number;
 }
 
 /**

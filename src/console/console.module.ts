@@ -7,6 +7,7 @@ import { ConsoleAuthController } from './console-auth.controller.js';
 import { ConsoleAuthGuard } from './console-auth.guard.js';
 import { ConsoleExceptionFilter } from './console-exception.filter.js';
 import { ConsoleHoldsController } from './console-holds.controller.js';
+import { ConsoleRestoresController } from './console-restores.controller.js';
 import { ConsoleSessionRepository } from './console-session.repository.js';
 import { ConsoleSessionService } from './console-session.service.js';
 import { ConsoleTeardownsController } from './console-teardowns.controller.js';
@@ -17,7 +18,8 @@ import { TeardownPageService } from './teardown-page.service.js';
 /**
  * The web console at /console: server-rendered pages for approvers, admins and auditors. It sits
  * on top, like the REST controllers: every action goes through the use cases the REST API uses
- * (TeardownService, ApprovalService, LegalHoldService, AuditAnchorService, ReceiptService), so it
+ * (TeardownService, ApprovalService, LegalHoldService, RestoreService, AuditAnchorService,
+ * ReceiptService), so it
  * is audited as the signed-in person under the same rules.
  */
 @Module({
@@ -28,6 +30,7 @@ import { TeardownPageService } from './teardown-page.service.js';
     ConsoleTeardownsController,
     ConsoleHoldsController,
     ConsoleAuditController,
+    ConsoleRestoresController,
   ],
   providers: [
     ConsoleAuthGuard,

@@ -42,6 +42,14 @@ export class TeardownRepositoryModule {}
   controllers: [TeardownController, TeardownReceiptController],
   providers: [DestructiveCallGate, TeardownRunner, TeardownService, TeardownWorker],
   // the web console (src/console/) acts through the same use cases as the REST controllers
-  exports: [TeardownService, ApprovalsModule, LegalHoldModule, ReceiptModule, AuditModule, DialnexaModule],
+  exports: [
+    TeardownService,
+    ApprovalsModule,
+    LegalHoldModule,
+    RestoreModule,
+    ReceiptModule,
+    AuditModule,
+    DialnexaModule,
+  ],
 })
 export class TeardownModule {}

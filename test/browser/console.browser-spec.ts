@@ -27,6 +27,8 @@ describe('web console (browser)', () => {
   let client: ReturnType<typeof api>;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
+  /** The teardown the approval test runs to completion (the restore test restores it). */
+  let completedId = '';
 
   const upstreamMutations = (workflowId: string) =>
     sim.requests.filter((r) => r.path.includes(workflowId) && r.method !== 'GET');
@@ -110,6 +112,7 @@ describe('web console (browser)', () => {
       reason: 'GDPR erasure, ticket PRIV-1042',
       ticket: 'PRIV-1042',
     });
+    completedId = id;
     const page = await signedIn(KEYS.approver);
 
     await page.getByRole('link', { name: 'Approvals' }).click();
@@ -138,6 +141,40 @@ describe('web console (browser)', () => {
     await expect(admin.getByTestId('receipt-result').textContent()).resolves.toBe('Verified');
     await expect(admin.getByTestId('archive-counts').textContent()).resolves.toContain('40 leads');
     await shot(admin, 'teardown');
+  });
+
+  it('lets an admin dry-run a restore, read its report, then restore as a new draft and see the id map', async () => {
+    expect(completedId).not.toBe('');
+    const page = await signedIn(KEYS.admin);
+    await page.goto(`/console/teardowns/${completedId}`);
+    await page.getByRole('link', { name: 'Restores of this teardown' }).click();
+    await page.getByLabel('Reason', { exact: true }).fill('restore drill, ticket OPS-77');
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    // the page reloads itself (meta refresh) until the dry run ends
+    await page.getByTestId('restore-status').filter({ hasText: 'completed' }).waitFor({ timeout: 60_000 });
+    // the archive's 40 leads: those that go up, and those not re-enrolled (status removed)
+    const leadsRow = page.getByTestId('restore-report').locator('tbody tr').nth(3);
+    const wouldCreate = Number(await leadsRow.locator('td').nth(1).textContent());
+    await expect(page.locator('li', { hasText: 'excludedLeads' }).textContent()).resolves.toContain(
+      `(${40 - wouldCreate})`,
+    );
+    await expect(page.getByTestId('new-workflow').textContent()).resolves.toContain(
+      'a dry run creates nothing',
+    );
+    await shot(page, 'restore-dry-run');
+
+    await page.getByRole('button', { name: 'Restore as a new draft' }).click();
+    await page.getByTestId('restore-status').filter({ hasText: 'completed' }).waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('id-map-nodes').locator('tbody tr').count()).resolves.toBe(5);
+    await expect(page.getByTestId('id-map-leads').locator('tbody tr').count()).resolves.toBe(wouldCreate);
+    await expect(page.getByTestId('new-workflow').textContent()).resolves.toMatch(/\S/);
+    await shot(page, 'restore');
+    const events = await query<{ type: string; actor: string }>(
+      `SELECT type, actor FROM audit_event WHERE teardown_id = $1 AND type LIKE 'restore.%' ORDER BY seq`,
+      [completedId],
+    );
+    expect(events).toContainEqual({ type: 'restore.requested', actor: 'ops-admin' });
+    expect(events).toContainEqual({ type: 'restore.completed', actor: 'system' });
   });
 
   it('disables the buttons on a requester’s own teardown, with the reason, and refuses a forged decision', async () => {
