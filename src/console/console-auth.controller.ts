@@ -104,6 +104,9 @@ export class ConsoleAuthController {
     caller: Caller,
     method: SignInMethod,
   ): Promise<void> {
+    // a session this browser already had ends here: one browser, one session
+    const previous = await this.sessions.resolve(sessionTokenOf(request));
+    if (previous) await this.sessions.signOut(previous);
     const { token } = await this.sessions.signIn(caller, method);
     this.logger.log(`console sign-in: ${caller.name} (${method})`);
     setSessionCookie(request, response, token, this.sessions.ttlSeconds);
