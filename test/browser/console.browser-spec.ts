@@ -94,8 +94,13 @@ describe('web console (browser)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toContain('not valid');
 
-    await page.getByLabel('API key', { exact: true }).fill(KEYS.auditor);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // by keyboard alone: the skip link first, then the key field, Enter submits
+    await page.keyboard.press('Tab');
+    await expect(page.locator(':focus').textContent()).resolves.toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await expect(page.locator(':focus').getAttribute('id')).resolves.toBe('apiKey');
+    await page.keyboard.type(KEYS.auditor);
+    await page.keyboard.press('Enter');
     await page.waitForURL(/\/console\/teardowns$/);
     await expect(page.getByTestId('caller-name').textContent()).resolves.toBe('compliance-audit');
     const [cookie] = (await context.cookies()).filter((c) => c.name === 'dnx_console_session');
