@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import fc from 'fast-check';
+import { HOSTILE_STRINGS } from '../simulator/hostile-values.ts';
 import {
   api,
   DialnexaSimulator,
@@ -62,7 +64,13 @@ describe('web console over HTTP (e2e)', () => {
     await resetDatabase();
     const sso = { CONSOLE_SSO_HEADER: 'X-Forwarded-Email', CONSOLE_SSO_USERS: SSO_USERS };
     trusted = await startService(
-      serviceEnv(sim.url, { ...sso, CONSOLE_TRUSTED_PROXIES: '127.0.0.1,::1', APPROVALS_REQUIRED: '1' }),
+      serviceEnv(sim.url, {
+        ...sso,
+        CONSOLE_TRUSTED_PROXIES: '127.0.0.1,::1',
+        APPROVALS_REQUIRED: '1',
+        // the property test below sends a few hundred requests as one person
+        API_RATE_LIMIT_PER_MINUTE: '100000',
+      }),
     );
     untrusted = await startService(
       serviceEnv(sim.url, {
@@ -188,5 +196,54 @@ describe('web console over HTTP (e2e)', () => {
       status: 303,
       location: '/console/sign-in',
     });
+  });
+
+  it('answers any hostile query, form or path with a page and a stable code, never a 5xx, and stores nothing it refused', async () => {
+    const { cookie } = await ssoSignIn(trusted.url);
+    const page = await http(`${trusted.url}/console/teardowns`, { headers: { cookie } });
+    const csrf = csrfOf(page.text);
+    const text = fc.oneof(
+      fc.constantFrom(...Object.values(HOSTILE_STRINGS).map((v) => v.slice(0, 3000))),
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.constantFrom('', ' ', '%', '%ED%A0%80', '\u0000', 'x'.repeat(5000)),
+    );
+    const route = fc.constantFrom(
+      '/console/holds',
+      '/console/restores',
+      '/console/teardowns/td_01JB6Z3K4V9Q2W8E5R7T1Y3X6M/approve',
+      '/console/teardowns/td_01JB6Z3K4V9Q2W8E5R7T1Y3X6M/reject',
+    );
+    const seen = new Set<number>();
+    // a URL cannot carry a lone surrogate: a browser sends U+FFFD, as does this
+    const q = (value: string) => encodeURIComponent(value.toWellFormed());
+    await fc.assert(
+      fc.asyncProperty(route, text, text, text, async (path, a, b, c) => {
+        const query = await fetch(
+          `${trusted.url}/console/teardowns?status=${q(a)}&workflowId=${q(b)}&requestedBy=${q(c)}`,
+          { headers: { cookie } },
+        );
+        seen.add(query.status);
+        expect(query.status).toBeLessThan(500);
+        const detail = await fetch(`${trusted.url}/console/teardowns/${q(a)}`, {
+          headers: { cookie },
+        });
+        expect(detail.status).toBeLessThan(500);
+        // the form's fields as a browser would send them, with the session's token
+        const posted = await http(`${trusted.url}${path}`, {
+          method: 'POST',
+          headers: { cookie },
+          form: { _csrf: csrf, workflowId: a, reason: b, comment: c, teardownId: a, excludeLeadStatuses: c },
+        });
+        seen.add(posted.status);
+        expect(posted.status).toBeLessThan(500);
+        if (posted.status >= 400) expect(posted.text).toMatch(/[A-Z_]{5,}/);
+      }),
+      { numRuns: 40 },
+    );
+    expect(seen.has(429)).toBe(false);
+    expect([...seen].some((s) => s === 400 || s === 404 || s === 403)).toBe(true);
+    // a hold is only placed from a valid form: none of these was one for a known workflow
+    const holds = await query<{ reason: string }>('SELECT reason FROM legal_hold');
+    for (const hold of holds) expect(hold.reason.length).toBeGreaterThanOrEqual(3);
   });
 });
