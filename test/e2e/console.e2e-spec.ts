@@ -236,7 +236,8 @@ describe('web console over HTTP (e2e)', () => {
         });
         seen.add(posted.status);
         expect(posted.status).toBeLessThan(500);
-        if (posted.status >= 400) expect(posted.text).toMatch(/[A-Z_]{5,}/);
+        // a refusal names its stable code on the page
+        expect(posted.status < 400 || /[A-Z_]{5,}/.test(posted.text)).toBe(true);
       }),
       { numRuns: 40 },
     );
