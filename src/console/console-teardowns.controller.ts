@@ -82,10 +82,13 @@ export class ConsoleTeardownsController {
     const caller = callerOfRequest(request);
     const { domain, resource } = await this.pages.resource(caller, id);
     const trail = await this.pages.auditTrail(caller, id);
-    const [archive, receipt, live] = await Promise.all([
+    const deciding = resource.status === 'awaiting_approval';
+    const [archive, receipt, live, earlier] = await Promise.all([
       this.pages.archive(caller, resource),
       this.pages.receipt(caller, domain, trail),
       hasRole(caller, 'approver') ? this.pages.liveWorkflow(resource) : Promise.resolve(null),
+      // before a decision, the workflow's earlier archives (a dry run's) are the evidence at hand
+      deciding ? this.pages.list(caller, { workflowId: resource.workflowId }) : Promise.resolve(null),
     ]);
     this.views.render(response, 'teardown', frameOf(request, `Teardown ${id}`, 'teardowns'), {
       teardown: resource,
@@ -97,6 +100,7 @@ export class ConsoleTeardownsController {
       finalChanges: finalChangesOf(resource),
       receipt,
       live,
+      earlierArchives: (earlier?.data ?? []).filter((t) => t.id !== resource.id && t.archive !== null),
       decision: decisionStateOf(caller, resource),
       canSeeRestores: hasRole(caller, 'auditor'),
       bytesText,

@@ -112,6 +112,10 @@ describe('web console (browser)', () => {
 
   it('lets an approver approve a teardown that waits for approval, and shows it proceed to the end', async () => {
     const workflowId = sim.addWorkflow({ leads: 40, inTransitLeads: 0 });
+    // a dry run first: its archive is what the approver can check before deciding
+    const dryRun = await createTeardown({ workflowId, reason: 'dry run first', dryRun: true });
+    await client.call('POST', `/v1/teardowns/${dryRun}/approve`, { key: KEYS.admin, body: {} });
+    await expect(client.waitForEnd(dryRun)).resolves.toMatchObject({ status: 'completed' });
     const id = await createTeardown({
       workflowId,
       reason: 'GDPR erasure, ticket PRIV-1042',
@@ -124,6 +128,10 @@ describe('web console (browser)', () => {
     await shot(page, 'approvals');
     await page.getByRole('link', { name: id }).click();
     await expect(page.getByTestId('live-counts').textContent()).resolves.toContain('40 leads');
+    await expect(page.getByTestId('earlier-archives').textContent()).resolves.toContain(
+      `${dryRun} (dry run)`,
+    );
+    await shot(page, 'approve');
     await page.getByLabel('Comment').fill('checked PRIV-1042 with legal');
     await page.getByRole('button', { name: 'Approve' }).click();
     // the progress script reloads the page as the status changes, up to the end
