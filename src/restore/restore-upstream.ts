@@ -12,10 +12,7 @@ export type { NewEdge, NewNode };
  * UPSTREAM_OUTCOME_UNKNOWN instead (see `outcomeUnknown`).
  */
 export interface RestoreUpstream {
-  createWorkflow(
-    body: { title: string; description: string | null },
-    opts?: RequestOptions,
-  ): Promise<JsonObject>;
+  createWorkflow(body: NewWorkflow, opts?: RequestOptions): Promise<JsonObject>;
   createNode(workflowId: string, body: NewNode, opts?: RequestOptions): Promise<JsonObject>;
   createEdge(workflowId: string, body: NewEdge, opts?: RequestOptions): Promise<JsonObject>;
   uploadLeads(workflowId: string, csv: Uint8Array, opts?: RequestOptions): Promise<LeadUpload>;
