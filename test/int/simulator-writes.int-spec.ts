@@ -43,7 +43,7 @@ describe(`${DialnexaSimulator.name} writes`, () => {
   async function call(
     method: string,
     path: string,
-    options: { json?: unknown; body?: BodyInit; key?: string | null; contentType?: string } = {},
+    options: { json?: unknown; body?: FormData | string; key?: string | null; contentType?: string } = {},
   ): Promise<Reply> {
     const headers: Record<string, string> = {};
     const key = options.key === undefined ? DEFAULT_API_KEY : options.key;
