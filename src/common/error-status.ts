@@ -43,6 +43,9 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'UPSTREAM_UNAVAILABLE':
     case 'UPSTREAM_TIMEOUT':
     case 'UPSTREAM_BAD_RESPONSE':
+    case 'UPSTREAM_NOT_FOUND':
+    case 'UPSTREAM_PAYLOAD_TOO_LARGE':
+    case 'UPSTREAM_OUTCOME_UNKNOWN':
       return 502;
     case 'ARCHIVE_STORE_UNAVAILABLE':
     case 'DEPENDENCY_UNAVAILABLE':

@@ -1,33 +1,19 @@
-import { describe, it, expect, jest, afterEach } from '@jest/globals';
-import { errors, MockAgent } from 'undici';
+import { describe, it, expect } from '@jest/globals';
+import { errors } from 'undici';
 import { DomainError } from '../common/domain-error.js';
-import type { DialnexaConfig } from '../config/app.config.js';
-import type { UpstreamMetrics } from '../ops/metrics.port.js';
 import { DialnexaClient } from './dialnexa.client.js';
 import type { JsonObject } from './dialnexa.types.js';
 import { RequestTally } from './request-tally.js';
-
-const ORIGIN = 'https://api.dialnexa.test';
-const API_KEY = 'dnx_test_k3yS3cr3tV4lu3';
-const PHONE = '+14155550123';
-const T0 = 1_700_000_000_000;
-
-function buildConfig(overrides: Partial<DialnexaConfig> = {}): DialnexaConfig {
-  return {
-    baseUrl: ORIGIN,
-    apiKey: API_KEY,
-    connectTimeoutMs: 1000,
-    headersTimeoutMs: 1000,
-    bodyTimeoutMs: 1000,
-    maxAttempts: 4,
-    retryBaseMs: 100,
-    retryMaxMs: 1000,
-    maxRateLimitWaitMs: 60_000,
-    rateBudget: 'process',
-    pageConcurrency: 4,
-    ...overrides,
-  };
-}
+import {
+  type Answer,
+  API_KEY,
+  build,
+  buildConfig,
+  ORIGIN,
+  PHONE,
+  reset,
+  T0,
+} from './testing/mock-dialnexa.js';
 
 function buildWorkflow(overrides: JsonObject = {}): JsonObject {
   return {
@@ -56,86 +42,6 @@ function buildLead(overrides: JsonObject = {}): JsonObject {
 const WF = 'wfl_m3v7zb9rk2px';
 const WF_PATH = `/v1/workflows/${WF}`;
 
-interface SeenRequest {
-  method: string;
-  path: string;
-  at: number;
-  headers: Record<string, string>;
-}
-
-interface Answer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-const agents: MockAgent[] = [];
-afterEach(async () => {
-  await Promise.all(agents.splice(0).map((agent) => agent.close()));
-});
-
-/** A DialNexa that answers from a script, on a fake clock whose sleeps advance time at once. */
-function build(overrides: Partial<DialnexaConfig> = {}) {
-  const agent = new MockAgent();
-  agent.disableNetConnect();
-  agents.push(agent);
-  const pool = agent.get(ORIGIN);
-  const time = { now: T0 };
-  const seen: SeenRequest[] = [];
-  const sleeps: number[] = [];
-  const logs: string[] = [];
-  const logger = { debug: jest.fn((m: string) => logs.push(m)), warn: jest.fn((m: string) => logs.push(m)) };
-  const reports: string[] = [];
-  const metrics: UpstreamMetrics = {
-    upstreamRequest: (endpoint, method, status) => reports.push(`${method} ${endpoint} ${status ?? 'none'}`),
-    upstreamRetry: (endpoint, reason) => reports.push(`retry ${endpoint} ${reason}`),
-    upstreamRateLimit: (limit, remaining) =>
-      reports.push(`limit ${limit ?? '-'} remaining ${remaining ?? '-'}`),
-    rateBudgetRemaining: () => undefined,
-  };
-  const sut = DialnexaClient.create(buildConfig(overrides), {
-    metrics,
-    dispatcher: agent,
-    clock: () => time.now,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      time.now += ms;
-    },
-    random: () => 0.5,
-    logger,
-  });
-
-  const record = (opts: { method: string; path: string; headers?: unknown }) =>
-    seen.push({
-      method: opts.method,
-      path: opts.path,
-      at: time.now,
-      headers: opts.headers as Record<string, string>,
-    });
-
-  /** Scripts the next answer(s) to `method path` (path with its query, as sent). */
-  function answer(method: string, path: string, ...answers: Answer[]) {
-    for (const a of answers) {
-      pool.intercept({ method, path }).reply((opts) => {
-        record(opts);
-        const body = a.body === undefined ? '' : typeof a.body === 'string' ? a.body : JSON.stringify(a.body);
-        return { statusCode: a.status, data: body, responseOptions: { headers: a.headers ?? {} } };
-      });
-    }
-  }
-
-  /** Scripts the next request to `method path` to fail without an answer. */
-  function fail(method: string, path: string, error: Error) {
-    pool.intercept({ method, path }).reply((opts) => {
-      record(opts);
-      throw error;
-    });
-  }
-
-  return { sut, agent, seen, sleeps, logs, time, answer, fail, reports };
-}
-
-const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
 const page = (n: number) => `${WF_PATH}/leads?page=${n}&limit=100`;
 
 /** What DestructiveCallGate passes; here it lets every attempt through and records them. */

@@ -1,17 +1,31 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { type Dispatcher, Pool } from 'undici';
-import { DomainError, isDomainError } from '../common/domain-error.js';
+import { DomainError, type ErrorCode, isDomainError } from '../common/domain-error.js';
 import { NO_METRICS, type UpstreamEndpoint, type UpstreamMetrics } from '../ops/metrics.port.js';
 import type { AppConfig, DialnexaConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { createdObjectOf, leadUploadOf, multipartFile } from './create-answers.js';
 import {
   badResponseError,
+  mayHaveBeenPerformed,
+  outcomeUnknownError,
   type UpstreamRequestContext,
   upstreamMessageOf,
   upstreamStatusError,
   upstreamTransportError,
 } from './dialnexa.error.js';
-import type { CancelOutcome, DialnexaResource, JsonObject, ListPage, PageMeta } from './dialnexa.types.js';
+import type {
+  CancelOutcome,
+  DialnexaResource,
+  JsonObject,
+  LeadUpload,
+  ListPage,
+  NewEdge,
+  NewNode,
+  NewWorkflow,
+  PageMeta,
+  RemoveOutcome,
+} from './dialnexa.types.js';
 import { pagesAhead } from './pages-ahead.js';
 import { type KnownRateLimit, RateWindowTracker } from './rate-window.js';
 import type { RequestTally } from './request-tally.js';
@@ -67,15 +81,24 @@ export interface DestructiveRequestOptions extends RequestOptions {
 type Method = 'GET' | 'POST' | 'DELETE';
 
 /**
- * How a request may be repeated. GETs are idempotent and are retried on 5xx, resets and timeouts.
- * A cancel or delete that got no answer may have been performed: the caller has recorded the
- * attempt and decides, so those are never resent here. A 429 means DialNexa did not perform the
- * request, so every request is resent after the rate-limit wait.
+ * How a request may be repeated. GETs (and the DELETE of a node or edge, whose repeat answers 404)
+ * are idempotent and are retried on 5xx, resets and timeouts. A cancel, a DELETE of a workflow or a
+ * create that got no answer may have been performed: the caller has recorded the attempt and
+ * decides, so those are never resent here. A 429 means DialNexa did not perform the request, so
+ * every request is resent after the rate-limit wait.
  */
 type RetryPolicy = 'idempotent' | 'rate-limit-only' | 'none';
 
 interface Call extends UpstreamRequestContext {
   method: Method;
+  body?: { bytes: string | Buffer; contentType: string };
+  /**
+   * A create, which DialNexa does not deduplicate: a failure after its bytes may have left is
+   * `UPSTREAM_OUTCOME_UNKNOWN`, never a plain transport error (see `outcomeUnknownError`).
+   */
+  creates?: true;
+  /** Error codes for statuses whose meaning depends on the endpoint. */
+  codeFor?: Partial<Record<number, ErrorCode>>;
   /** The endpoint as a template, for metrics. */
   endpoint: UpstreamEndpoint;
   query?: string;
@@ -328,6 +351,74 @@ export class DialnexaClient implements OnApplicationShutdown {
     throw this.statusError(call, reply);
   }
 
+  /**
+   * Creates a workflow, always as a draft: a restored workflow must never call anyone until a
+   * person activates it. Like every create, never resent once its bytes may have reached DialNexa:
+   * a lost answer is `UPSTREAM_OUTCOME_UNKNOWN` (look the object up before creating it again).
+   */
+  async createWorkflow(body: NewWorkflow, opts: RequestOptions = {}): Promise<JsonObject> {
+    const json = { title: body.title, description: body.description, status: 'draft' };
+    return this.create({ endpoint: 'workflow.create', path: '/v1/workflows' }, json, opts);
+  }
+
+  /** 404: no such workflow; 409: the workflow is neither draft nor paused; 400: a bad `config` reference. */
+  async createNode(workflowId: string, body: NewNode, opts: RequestOptions = {}): Promise<JsonObject> {
+    const json = {
+      node_type: body.node_type,
+      label: body.label,
+      position_x: body.position_x,
+      position_y: body.position_y,
+      config: body.config,
+    };
+    const path = `${this.workflowPath(workflowId)}/nodes`;
+    return this.create({ endpoint: 'nodes.create', path }, json, opts);
+  }
+
+  /**
+   * Edges must be created in the archived order: DialNexa follows the first matching edge by
+   * creation. 404 (`UPSTREAM_NOT_FOUND`): a node, or the workflow, is not there; 409: the same
+   * `(from, to, label)` exists already.
+   */
+  async createEdge(workflowId: string, body: NewEdge, opts: RequestOptions = {}): Promise<JsonObject> {
+    const json: JsonObject = { from_node_id: body.from_node_id, to_node_id: body.to_node_id };
+    if (body.label !== undefined && body.label !== null) json.label = body.label;
+    const path = `${this.workflowPath(workflowId)}/edges`;
+    return this.create(
+      { endpoint: 'edges.create', path, codeFor: { 404: 'UPSTREAM_NOT_FOUND' } },
+      json,
+      opts,
+    );
+  }
+
+  /**
+   * Uploads one CSV file of leads (`multipart/form-data`, field `file`, `leads.csv`). The CSV is
+   * never logged nor quoted in an error. 413 (`UPSTREAM_PAYLOAD_TOO_LARGE`): send fewer rows.
+   */
+  async uploadLeads(workflowId: string, csv: Uint8Array, opts: RequestOptions = {}): Promise<LeadUpload> {
+    const form = multipartFile('file', 'leads.csv', 'text/csv', csv);
+    const call = this.createCall(
+      { endpoint: 'leads.upload', path: `${this.workflowPath(workflowId)}/leads` },
+      { bytes: form.body, contentType: form.contentType },
+      opts,
+    );
+    const reply = await this.sendCreate(call);
+    const upload = leadUploadOf(this.parseCreatedJson(call, reply));
+    if (typeof upload === 'string')
+      throw outcomeUnknownError(call, badResponseError(call, reply.status, upload));
+    return upload;
+  }
+
+  /** For undoing a half-finished create; resent like a GET, since a repeat answers 404. */
+  async deleteNode(workflowId: string, nodeId: string, opts: RequestOptions = {}): Promise<RemoveOutcome> {
+    const path = `${this.workflowPath(workflowId)}/nodes/${segment(nodeId, 'nodeId')}`;
+    return this.remove({ endpoint: 'nodes.delete', path }, opts);
+  }
+
+  async deleteEdge(workflowId: string, edgeId: string, opts: RequestOptions = {}): Promise<RemoveOutcome> {
+    const path = `${this.workflowPath(workflowId)}/edges/${segment(edgeId, 'edgeId')}`;
+    return this.remove({ endpoint: 'edges.delete', path }, opts);
+  }
+
   /** Readiness: DialNexa is reachable and accepts the key when it answers 404 for a workflow that cannot exist. */
   async probe(opts: RequestOptions = {}): Promise<void> {
     const call: Call = {
@@ -365,6 +456,75 @@ export class DialnexaClient implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.close();
+  }
+
+  private createCall(
+    target: Pick<Call, 'endpoint' | 'path' | 'codeFor'>,
+    body: NonNullable<Call['body']>,
+    opts: RequestOptions,
+  ): Call {
+    return {
+      ...target,
+      method: 'POST',
+      body,
+      creates: true,
+      retry: 'rate-limit-only',
+      signal: opts.signal,
+      tally: opts.tally,
+    };
+  }
+
+  private async create(
+    target: Pick<Call, 'endpoint' | 'path' | 'codeFor'>,
+    json: JsonObject,
+    opts: RequestOptions,
+  ): Promise<JsonObject> {
+    const body = { bytes: JSON.stringify(json), contentType: 'application/json' };
+    const call = this.createCall(target, body, opts);
+    const reply = await this.sendCreate(call);
+    const created = createdObjectOf(unwrap(this.parseCreatedJson(call, reply)).payload);
+    if (typeof created === 'string')
+      throw outcomeUnknownError(call, badResponseError(call, reply.status, created));
+    return created;
+  }
+
+  /**
+   * A create's answer: a 2xx, or the error it means. A 5xx or a 408 may come after DialNexa stored
+   * the object, so it leaves the outcome unknown; any other status means nothing was created.
+   */
+  private async sendCreate(call: Call): Promise<Reply> {
+    const reply = await this.send(call);
+    if (reply.status >= 200 && reply.status < 300) return reply;
+    const error = this.statusError(call, reply);
+    if (reply.status >= 500 || reply.status === 408) throw outcomeUnknownError(call, error);
+    throw error;
+  }
+
+  /** A 2xx whose body is unreadable still created something, so its outcome is unknown. */
+  private parseCreatedJson(call: Call, reply: Reply): unknown {
+    try {
+      return this.parseJson(call, reply);
+    } catch (error) {
+      if (!isDomainError(error)) throw error;
+      throw outcomeUnknownError(call, error);
+    }
+  }
+
+  private async remove(
+    target: Pick<Call, 'endpoint' | 'path'>,
+    opts: RequestOptions,
+  ): Promise<RemoveOutcome> {
+    const call: Call = {
+      ...target,
+      method: 'DELETE',
+      retry: 'idempotent',
+      signal: opts.signal,
+      tally: opts.tally,
+    };
+    const reply = await this.send(call);
+    if (reply.status >= 200 && reply.status < 300) return 'deleted';
+    if (reply.status === 404) return 'already_gone';
+    throw this.statusError(call, reply);
   }
 
   private workflowPath(workflowId: string): string {
@@ -435,7 +595,12 @@ export class DialnexaClient implements OnApplicationShutdown {
   }
 
   private statusError(call: Call, reply: Reply): DomainError {
-    return upstreamStatusError(reply.status, call, upstreamMessageOf(reply.text, this.config.apiKey));
+    return upstreamStatusError(
+      reply.status,
+      call,
+      upstreamMessageOf(reply.text, this.config.apiKey),
+      call.codeFor,
+    );
   }
 
   /**
@@ -461,6 +626,7 @@ export class DialnexaClient implements OnApplicationShutdown {
         this.metrics.upstreamRequest(call.endpoint, call.method, null, (this.clock() - started) / 1000);
         if (signal?.aborted) throw signal.reason;
         const { error: mapped, transient } = upstreamTransportError(error, call, this.config.apiKey);
+        if (call.creates && mayHaveBeenPerformed(mapped)) throw outcomeUnknownError(call, mapped);
         failures++;
         if (call.retry === 'idempotent' && transient && failures < this.config.maxAttempts) {
           this.metrics.upstreamRetry(call.endpoint, 'transport');
@@ -527,7 +693,12 @@ export class DialnexaClient implements OnApplicationShutdown {
       origin: this.origin,
       path,
       method: call.method,
-      headers: { authorization: `Bearer ${this.config.apiKey}`, accept: 'application/json' },
+      headers: {
+        authorization: `Bearer ${this.config.apiKey}`,
+        accept: 'application/json',
+        ...(call.body === undefined ? {} : { 'content-type': call.body.contentType }),
+      },
+      body: call.body?.bytes,
       signal: call.signal,
       headersTimeout: this.config.headersTimeoutMs,
       bodyTimeout: this.config.bodyTimeoutMs,

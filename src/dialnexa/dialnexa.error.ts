@@ -76,6 +76,9 @@ function classifyStatus(status: number): { code: ErrorCode; retryable: boolean }
       return { code: 'UPSTREAM_CONFLICT', retryable: false };
     case 410:
       return { code: 'WORKFLOW_GONE', retryable: false };
+    case 413:
+      // only an upload has a body large enough: send fewer rows per file
+      return { code: 'UPSTREAM_PAYLOAD_TOO_LARGE', retryable: false };
     case 429:
       return { code: 'UPSTREAM_RATE_LIMITED', retryable: true };
   }
@@ -90,8 +93,12 @@ export function upstreamStatusError(
   status: number,
   context: UpstreamRequestContext,
   upstreamMessage: string | undefined,
+  /** A status whose meaning depends on the endpoint (an edge's 404 names a node, not the workflow). */
+  codeFor?: Partial<Record<number, ErrorCode>>,
 ): DomainError {
-  const { code, retryable } = classifyStatus(status);
+  const classified = classifyStatus(status);
+  const code = codeFor?.[status] ?? classified.code;
+  const retryable = classified.retryable;
   const suffix = upstreamMessage === undefined ? '' : `: ${upstreamMessage}`;
   return new DomainError(code, `DialNexa answered ${status} to ${context.method} ${context.path}${suffix}`, {
     retryable,
@@ -121,6 +128,50 @@ const UNAVAILABLE_CODES = new Set([
   'ENETUNREACH',
   'ENETDOWN',
 ]);
+
+/** Failures before a connection existed: the request's bytes never left this process. */
+const NOT_SENT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+]);
+
+/**
+ * Whether a request that failed without an answer may still have been performed upstream. Only
+ * a failure to connect proves it was not: a reset or a timeout may come after DialNexa acted.
+ */
+export function mayHaveBeenPerformed(error: DomainError): boolean {
+  const reason = error.details.reason;
+  return !(typeof reason === 'string' && NOT_SENT_CODES.has(reason));
+}
+
+/**
+ * A create (not idempotent upstream) whose outcome is unknown: it got no answer, a 5xx or 408
+ * (DialNexa may have failed after storing the object), or a 2xx whose body does not name the new
+ * object. Retryable, but never by sending the create again blindly: the caller looks the object
+ * up in its list first (dialnexa-api.md, "Endpoints a restore uses").
+ */
+export function outcomeUnknownError(context: UpstreamRequestContext, cause: DomainError): DomainError {
+  return new DomainError(
+    'UPSTREAM_OUTCOME_UNKNOWN',
+    `DialNexa may or may not have performed ${context.method} ${context.path}: ${cause.message}`,
+    {
+      retryable: true,
+      details: {
+        ...cause.details,
+        method: context.method,
+        path: context.path,
+        outcome: 'unknown',
+        after: cause.code,
+      },
+      cause,
+    },
+  );
+}
 
 function errorCodeOf(error: unknown): string | undefined {
   // undici throws its own errors; a wrapped one keeps the system error as `cause`

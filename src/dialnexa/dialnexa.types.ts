@@ -22,3 +22,35 @@ export type DialnexaResource = 'nodes' | 'edges' | 'leads';
 
 /** `already_terminal`: DialNexa answered 409, the workflow was already completed or cancelled. */
 export type CancelOutcome = 'cancelled' | 'already_terminal';
+
+/** `POST /v1/workflows`: the client always adds `status: "draft"`. */
+export interface NewWorkflow {
+  title: string;
+  description: string | null;
+}
+
+/** `POST /v1/workflows/{id}/nodes`: the server mints the id. */
+export interface NewNode {
+  node_type: string;
+  label: string;
+  position_x: number;
+  position_y: number;
+  config: JsonObject;
+}
+
+/** `POST /v1/workflows/{id}/edges`: a null or absent `label` is not sent (an unlabelled edge). */
+export interface NewEdge {
+  from_node_id: string;
+  to_node_id: string;
+  label?: string | null;
+}
+
+/** The answer to a lead upload: the new lead ids of each phone number, as DialNexa keyed them. */
+export interface LeadUpload {
+  leadIdsByPhone: Record<string, string[]>;
+  /** DialNexa's own count of leads created (the number of ids when it sends none). */
+  count: number;
+}
+
+/** `already_gone`: DialNexa answered 404, the node or edge (or its workflow) no longer exists. */
+export type RemoveOutcome = 'deleted' | 'already_gone';

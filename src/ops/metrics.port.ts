@@ -27,6 +27,12 @@ export type UpstreamEndpoint =
   | 'lead_history.get'
   | 'workflow.cancel'
   | 'workflow.delete'
+  | 'workflow.create'
+  | 'nodes.create'
+  | 'edges.create'
+  | 'leads.upload'
+  | 'nodes.delete'
+  | 'edges.delete'
   | 'probe';
 
 export type UpstreamRetryReason = 'rate_limited' | 'server_error' | 'transport';

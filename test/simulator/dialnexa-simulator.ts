@@ -14,9 +14,23 @@ import type { SerializedFault } from './faults.ts';
 import { toWireJson } from './hostile-values.ts';
 import { FixedWindowRateLimiter } from './rate-limiter.ts';
 import type { RateLimitConfig } from './rate-limiter.ts';
-import { LEAD_STATUSES, WORKFLOW_STATUSES, defaultOrgId, generateWorkflow } from './seed.ts';
+import { MAX_UPLOAD_BYTES, uploadRows, uploadedFile } from './lead-upload.ts';
+import type { UploadParse } from './lead-upload.ts';
+import { LEAD_STATUSES, WORKFLOW_STATUSES, defaultOrgId, generateWorkflow, iso } from './seed.ts';
 import type { ApiEdge, ApiLead, ApiNode, LeadStatus, WorkflowStatus } from './seed.ts';
 import { SimWorkflow } from './workflow-store.ts';
+import {
+  IdMinter,
+  OrgResources,
+  createEdge,
+  createNode,
+  deleteNodeOrEdge,
+  enrolUploadedLeads,
+  validateNewEdge,
+  validateNewNode,
+  validateNewWorkflow,
+} from './workflow-writes.ts';
+import type { WriteAnswer } from './workflow-writes.ts';
 
 export { Faults } from './faults.ts';
 export type { FaultMatch, RandomFaultOptions } from './faults.ts';
@@ -31,6 +45,8 @@ export interface ApiKeyConfig {
   orgId?: string;
   canRead?: boolean;
   canDelete?: boolean;
+  /** May create workflows, nodes, edges and leads, and delete nodes and edges (default true). */
+  canWrite?: boolean;
 }
 
 export interface DialnexaSimulatorOptions {
@@ -122,7 +138,34 @@ interface ApiResponse {
 
 type Route =
   | { name: 'workflow' | 'nodes' | 'edges' | 'leads' | 'cancel' | 'pause' | 'delete'; id: string | undefined }
-  | { name: 'history'; id: string | undefined; leadId: string | undefined };
+  | { name: 'history'; id: string | undefined; leadId: string | undefined }
+  | { name: 'createWorkflow'; id: undefined }
+  | { name: 'createNode' | 'createEdge' | 'uploadLeads'; id: string | undefined }
+  | { name: 'deleteNode' | 'deleteEdge'; id: string | undefined; subId: string | undefined };
+
+/** The routes that change a workflow's content: they need a key with write permission. */
+const WRITE_ROUTES: ReadonlySet<Route['name']> = new Set([
+  'createWorkflow',
+  'createNode',
+  'createEdge',
+  'uploadLeads',
+  'deleteNode',
+  'deleteEdge',
+]);
+
+/** A request's body, read before it is handled (see `readBody`). */
+interface IncomingBody {
+  bytes: Buffer;
+  /** More than MAX_UPLOAD_BYTES came: the rest was read and thrown away. */
+  tooLarge: boolean;
+  contentType: string | undefined;
+}
+
+/** What the request carried, as the route needs it: a JSON body, or an upload's rows. */
+interface RequestPayload {
+  json?: { value: unknown } | { error: string };
+  upload?: UploadParse;
+}
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_LIMIT = 100;
@@ -135,6 +178,7 @@ const REASONS: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
+  413: 'Payload Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
@@ -165,8 +209,9 @@ function matchRoute(method: string, path: string): Route | undefined {
   // Express routes are not strict: a trailing slash matches too.
   const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   const segments = trimmed.split('/');
-  if (segments[0] !== '' || segments[1] !== 'v1' || segments[2] !== 'workflows' || segments.length < 4)
-    return undefined;
+  if (segments[0] !== '' || segments[1] !== 'v1' || segments[2] !== 'workflows') return undefined;
+  if (segments.length === 3) return method === 'POST' ? { name: 'createWorkflow', id: undefined } : undefined;
+  if (segments.length < 4) return undefined;
   const id = decodeSegment(segments[3]);
   const rest = segments.slice(4);
   if (rest.length === 0) {
@@ -178,7 +223,13 @@ function matchRoute(method: string, path: string): Route | undefined {
     const [sub] = rest;
     if (method === 'GET' && (sub === 'nodes' || sub === 'edges' || sub === 'leads')) return { name: sub, id };
     if (method === 'POST' && (sub === 'cancel' || sub === 'pause')) return { name: sub, id };
+    if (method === 'POST' && sub === 'nodes') return { name: 'createNode', id };
+    if (method === 'POST' && sub === 'edges') return { name: 'createEdge', id };
+    if (method === 'POST' && sub === 'leads') return { name: 'uploadLeads', id };
     return undefined;
+  }
+  if (rest.length === 2 && method === 'DELETE' && (rest[0] === 'nodes' || rest[0] === 'edges')) {
+    return { name: rest[0] === 'nodes' ? 'deleteNode' : 'deleteEdge', id, subId: decodeSegment(rest[1]) };
   }
   if (rest.length === 3 && method === 'GET' && rest[0] === 'leads' && rest[2] === 'history') {
     return { name: 'history', id, leadId: decodeSegment(rest[1]) };
@@ -249,6 +300,8 @@ export class DialnexaSimulator {
   private readonly envelope: boolean;
   private readonly maxTranscriptLength: number | undefined;
   private readonly workflows = new Map<string, SimWorkflow>();
+  private readonly resources = new OrgResources();
+  private readonly ids: IdMinter;
   private readonly hooks = new Set<RequestHook>();
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
   private workflowOrdinal = 0;
@@ -260,6 +313,7 @@ export class DialnexaSimulator {
   constructor(options: DialnexaSimulatorOptions = {}) {
     this.seed = options.seed ?? 1;
     this.defaultOrgId = defaultOrgId(this.seed);
+    this.ids = new IdMinter(this.seed);
     const keys = options.apiKeys ?? [{ key: DEFAULT_API_KEY }];
     this.apiKeys = new Map(
       keys.map((key) => [
@@ -269,6 +323,7 @@ export class DialnexaSimulator {
           orgId: key.orgId ?? this.defaultOrgId,
           canRead: key.canRead ?? true,
           canDelete: key.canDelete ?? true,
+          canWrite: key.canWrite ?? true,
         },
       ]),
     );
@@ -370,6 +425,7 @@ export class DialnexaSimulator {
       maxTranscriptLength: this.maxTranscriptLength,
     });
     this.workflows.set(workflow.id, workflow);
+    this.resources.learnFrom(workflow.orgId, workflow.nodes);
     return workflow.id;
   }
 
@@ -421,7 +477,22 @@ export class DialnexaSimulator {
       served: { workflow, leads: leads as ApiLead[] },
     });
     this.workflows.set(sim.id, sim);
+    this.resources.learnFrom(sim.orgId, sim.nodes);
     return sim.id;
+  }
+
+  /**
+   * Makes an agent id known to an organisation (default: the default key's), so that a node
+   * created with `config.agent_id` referring to it is accepted. Agents of every workflow the
+   * simulator was given are known already, also once that workflow is deleted.
+   */
+  addAgent(agentId: string, orgId: string = this.defaultOrgId): void {
+    this.resources.addAgent(orgId, agentId);
+  }
+
+  /** The same for a caller-id phone number (`config.from_phone_number`). */
+  addPhoneNumber(phoneNumber: string, orgId: string = this.defaultOrgId): void {
+    this.resources.addPhoneNumber(orgId, phoneNumber);
   }
 
   /**
@@ -516,7 +587,8 @@ export class DialnexaSimulator {
     res.on('close', () => {
       if (!res.writableFinished) clientGone = true;
     });
-    req.resume();
+    // read from the start (as a server's body parser does), whatever the fault or the route
+    const bodyRead = readBody(req);
 
     for (const hook of [...this.hooks]) await hook(method, path, query);
     const { delayMs } = this.faults.holdFor(method, path);
@@ -568,6 +640,7 @@ export class DialnexaSimulator {
         break;
     }
 
+    const payload = await this.payloadOf(method, path, await bodyRead);
     const response = this.dispatch(
       method,
       path,
@@ -575,14 +648,47 @@ export class DialnexaSimulator {
       req.headers.authorization,
       bucket,
       fault?.kind === 'forbid' ? (fault.message ?? 'Forbidden resource') : undefined,
-      now,
+      Date.now(),
+      payload,
     );
     if (fault?.kind === 'dropAfterPerform' || clientGone) {
       req.socket.destroy();
       return record(0, true);
     }
+    if (fault?.kind === 'failAfterPerform') {
+      this.send(res, {
+        status: fault.status,
+        body: errorBody(fault.status, FAULT_MESSAGES[fault.status] ?? REASONS[fault.status] ?? 'Error'),
+        headers: response.headers,
+      });
+      return record(fault.status, true);
+    }
     this.send(res, response);
     record(response.status, true);
+  }
+
+  /**
+   * The body as the route reads it: JSON for a create (NestJS parses only an `application/json`
+   * body; any other is validated as empty), the rows of a lead upload. Other routes ignore it.
+   */
+  private async payloadOf(method: string, path: string, body: IncomingBody): Promise<RequestPayload> {
+    const route = matchRoute(method, path);
+    if (route?.name === 'uploadLeads') {
+      if (body.tooLarge) return { upload: { status: 413, message: 'File too large' } };
+      const file = await uploadedFile(body.bytes, body.contentType);
+      return { upload: 'status' in file ? file : uploadRows(file) };
+    }
+    if (route?.name !== 'createWorkflow' && route?.name !== 'createNode' && route?.name !== 'createEdge')
+      return {};
+    if (body.tooLarge) return { json: { error: 'request entity too large' } };
+    if (!/^application\/json\b/i.test(body.contentType ?? '')) return { json: { value: {} } };
+    const text = body.bytes.toString('utf8');
+    if (text.trim() === '') return { json: { value: {} } };
+    try {
+      return { json: { value: JSON.parse(text) as unknown } };
+    } catch (error) {
+      return { json: { error: (error as Error).message } };
+    }
   }
 
   private record(entry: RecordedRequest): void {
@@ -648,6 +754,7 @@ export class DialnexaSimulator {
     /** The message of the 403 a `forbid` fault answers with, if one matched. */
     forbidden: string | string[] | undefined,
     now: number,
+    payload: RequestPayload = {},
   ): ApiResponse {
     const throttle = this.limiter.hit(bucket, now);
     const rateHeaders = throttle.headers;
@@ -677,6 +784,10 @@ export class DialnexaSimulator {
     if (!key) return fail(401, 'Unauthorized');
     if (forbidden !== undefined) return fail(403, forbidden);
     if (method === 'GET' && !key.canRead) return fail(403, 'Forbidden resource');
+    if (WRITE_ROUTES.has(route.name)) {
+      if (!key.canWrite) return fail(403, 'Forbidden resource');
+      return this.dispatchWrite(route, key.orgId, payload, now, fail, rateHeaders);
+    }
     if (method === 'DELETE' && !key.canDelete) return fail(403, 'Forbidden resource');
 
     const workflow =
@@ -747,7 +858,111 @@ export class DialnexaSimulator {
         this.workflows.delete(workflow.id);
         return ok({ message: 'Workflow deleted.' });
       }
+      default:
+        // the write routes were dispatched above
+        return fail(404, `Cannot ${method} ${path}`);
     }
+  }
+
+  /**
+   * The endpoints a restore uses (see workflow-writes.ts). The order is NestJS's: the body parser
+   * and the validation pipe (400, 413) before the handler, which looks the workflow up (404) and
+   * then checks its state (409).
+   */
+  private dispatchWrite(
+    route: Route,
+    orgId: string,
+    payload: RequestPayload,
+    now: number,
+    fail: (status: number, message: string | string[]) => ApiResponse,
+    headers: Record<string, string>,
+  ): ApiResponse {
+    const answer = (write: WriteAnswer): ApiResponse => {
+      if ('message' in write) return fail(write.status, write.message);
+      // the upload's answer is documented with its envelope; the others follow the API's flavour
+      const body =
+        route.name === 'uploadLeads' || !this.envelope
+          ? write.body
+          : {
+              statusCode: write.status,
+              message: 'Success',
+              data: this.shapeTimestamps(write.body as object),
+            };
+      return { status: write.status, body, headers };
+    };
+    if (payload.json !== undefined && 'error' in payload.json) return fail(400, payload.json.error);
+    const json = payload.json?.value;
+    const ctx = { ids: this.ids, resources: this.resources, now };
+    const workflow =
+      route.id !== undefined && ID_PATTERN.test(route.id) ? this.workflows.get(route.id) : undefined;
+    const found = workflow !== undefined && workflow.orgId === orgId ? workflow : undefined;
+    const notFound = (): ApiResponse => fail(404, 'Workflow not found');
+    switch (route.name) {
+      case 'createWorkflow': {
+        const fields = validateNewWorkflow(json);
+        if (Array.isArray(fields)) return fail(400, fields);
+        return answer({
+          status: 201,
+          body: this.createWorkflow(orgId, fields.title, fields.description, now),
+        });
+      }
+      case 'createNode': {
+        const fields = validateNewNode(json);
+        if (Array.isArray(fields)) return fail(400, fields);
+        return found ? answer(createNode(found, fields, ctx)) : notFound();
+      }
+      case 'createEdge': {
+        const fields = validateNewEdge(json);
+        if (Array.isArray(fields)) return fail(400, fields);
+        return found ? answer(createEdge(found, fields, ctx)) : notFound();
+      }
+      case 'uploadLeads': {
+        const upload = payload.upload ?? { status: 400, message: 'File is required' };
+        if ('status' in upload) return fail(upload.status, upload.message);
+        return found ? answer(enrolUploadedLeads(found, upload.rows, ctx)) : notFound();
+      }
+      case 'deleteNode':
+      case 'deleteEdge': {
+        const what = route.name === 'deleteNode' ? 'node' : 'edge';
+        return found ? answer(deleteNodeOrEdge(found, what, route.subId, now)) : notFound();
+      }
+      default:
+        return notFound();
+    }
+  }
+
+  /** A new, empty draft, served like any other workflow from now on. */
+  private createWorkflow(orgId: string, title: string, description: string | null, now: number): unknown {
+    const sim = new SimWorkflow({
+      generated: {
+        id: this.ids.mint('wfl', (id) => this.workflows.has(id)),
+        workflowSeed: 0,
+        name: title,
+        description,
+        createdAtMs: now,
+        updatedAtMs: now,
+        nodes: [],
+        edges: [],
+      },
+      orgId,
+      status: 'draft',
+      leads: 0,
+      inTransitLeads: 0,
+      extraFields: {},
+      paginateNodes: true,
+      unknowns: false,
+      served: { leads: [] },
+    });
+    this.workflows.set(sim.id, sim);
+    return {
+      id: sim.id,
+      organization_id: orgId,
+      title,
+      description,
+      status: 'draft',
+      created_at: iso(now),
+      updated_at: iso(now),
+    };
   }
 
   private paging(
@@ -837,6 +1052,28 @@ export class DialnexaSimulator {
       throw error;
     }
   }
+}
+
+/**
+ * The whole body, up to MAX_UPLOAD_BYTES (the rest is read and dropped). Never rejects: a request
+ * whose connection breaks ends with what came.
+ */
+function readBody(req: IncomingMessage): Promise<IncomingBody> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    const done = (): void =>
+      resolve({ bytes: Buffer.concat(chunks), tooLarge, contentType: req.headers['content-type'] });
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_UPLOAD_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', done);
+    req.on('close', done);
+    req.on('error', done);
+  });
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -1,7 +1,8 @@
 /**
  * Injected failures, switchable per test. They act in front of the simulated API, like a flaky
  * network or load balancer: a request a fault answers is neither performed nor counted by the
- * rate limiter, except `dropAfterPerformNext`, which performs and then loses the answer.
+ * rate limiter, except `dropAfterPerformNext`, which performs and then loses the answer, and
+ * `failAfterPerformNext`, which performs and then answers a 5xx.
  */
 import { mulberry32 } from './seed.ts';
 
@@ -29,6 +30,7 @@ export type FaultAction =
   | { kind: 'fail'; status: number }
   | { kind: 'reset' }
   | { kind: 'dropAfterPerform' }
+  | { kind: 'failAfterPerform'; status: number }
   | { kind: 'rateLimit'; retryAfterS: number }
   | { kind: 'forbid'; message?: string | string[] }
   | { kind: 'inTransitConflict' };
@@ -79,6 +81,11 @@ function positiveCount(count: number): number {
   return count;
 }
 
+function serverErrorStatus(status: number): number {
+  if (!Number.isInteger(status) || status < 500 || status > 599) throw new RangeError('status must be a 5xx');
+  return status;
+}
+
 export class Faults {
   private counted: CountedRule[] = [];
   private delays: Array<{ match: FaultMatch; ms: number }> = [];
@@ -90,13 +97,10 @@ export class Faults {
 
   /** Answers the next `count` matching requests with a 5xx error body, not performing them. */
   failNext(count: number, options: FaultMatch & { status?: FailStatus } = {}): void {
-    const status = options.status ?? 503;
-    if (!Number.isInteger(status) || status < 500 || status > 599)
-      throw new RangeError('status must be a 5xx');
     this.counted.push({
       match: pickMatch(options),
       remaining: positiveCount(count),
-      action: { kind: 'fail', status },
+      action: { kind: 'fail', status: serverErrorStatus(options.status ?? 503) },
     });
   }
 
@@ -115,6 +119,18 @@ export class Faults {
       match: pickMatch(match),
       remaining: positiveCount(count),
       action: { kind: 'dropAfterPerform' },
+    });
+  }
+
+  /**
+   * Performs the next `count` matching requests, then answers a 5xx error body instead of their
+   * answer: DialNexa failed after acting (a create that made its object, then answered 500).
+   */
+  failAfterPerformNext(count: number, options: FaultMatch & { status?: FailStatus } = {}): void {
+    this.counted.push({
+      match: pickMatch(options),
+      remaining: positiveCount(count),
+      action: { kind: 'failAfterPerform', status: serverErrorStatus(options.status ?? 500) },
     });
   }
 
@@ -201,6 +217,8 @@ export class Faults {
         return this.resetNext(count, match);
       case 'dropAfterPerformNext':
         return this.dropAfterPerformNext(count, match);
+      case 'failAfterPerformNext':
+        return this.failAfterPerformNext(count, { ...match, status: fault.status as FailStatus | undefined });
       case 'rateLimitNext':
         return this.rateLimitNext(count, { ...match, retryAfterS: fault.retryAfterS });
       case 'delay':

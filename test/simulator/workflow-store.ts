@@ -38,16 +38,30 @@ export interface LeadSource {
  * a lead that settles after a cancel gets its new `status` (and `release_at: null` if it has one).
  */
 export class ServedLeads implements LeadSource {
-  readonly hasTransitNodes: boolean;
-  private readonly leads: readonly ApiLead[];
+  private readonly leads: ApiLead[];
   private readonly nodes: readonly ApiNode[];
   private readonly indexById: Map<string, number>;
 
-  constructor(leads: readonly ApiLead[], nodes: readonly ApiNode[]) {
+  /** `nodes` may grow later (nodes created through the API): it is read, never copied. */
+  constructor(leads: ApiLead[], nodes: readonly ApiNode[]) {
     this.leads = leads;
     this.nodes = nodes;
     this.indexById = new Map(leads.map((lead, index) => [lead.id, index]));
-    this.hasTransitNodes = nodes.some((node) => !TERMINAL_NODE_TYPES.has(node.node_type));
+  }
+
+  get hasTransitNodes(): boolean {
+    return this.nodes.some((node) => !TERMINAL_NODE_TYPES.has(node.node_type));
+  }
+
+  get length(): number {
+    return this.leads.length;
+  }
+
+  /** Adds a lead; answers its index. */
+  append(lead: ApiLead): number {
+    this.indexById.set(lead.id, this.leads.length);
+    this.leads.push(lead);
+    return this.leads.length - 1;
   }
 
   idOf(index: number): string {
@@ -93,6 +107,66 @@ export class ServedLeads implements LeadSource {
   }
 }
 
+/**
+ * A workflow's own leads (generated or served) plus those uploaded through the API, which take
+ * the next indices in enrolment order like any enrolment. Uploaded leads are served as uploaded.
+ */
+export class WithUploads implements LeadSource {
+  private readonly base: LeadSource;
+  private readonly nodes: readonly ApiNode[];
+  private readonly uploads: ServedLeads;
+  /** Workflow index -> index among the uploads, and back. */
+  private readonly uploadAt = new Map<number, number>();
+  private readonly indexOfUpload: number[] = [];
+
+  constructor(base: LeadSource, nodes: readonly ApiNode[]) {
+    this.base = base;
+    this.nodes = nodes;
+    this.uploads = new ServedLeads([], nodes);
+  }
+
+  get hasTransitNodes(): boolean {
+    // every node the base's leads can sit on is among `nodes`, which grows with created nodes
+    return this.nodes.some((node) => !TERMINAL_NODE_TYPES.has(node.node_type));
+  }
+
+  add(index: number, lead: ApiLead): void {
+    const at = this.uploads.append(lead);
+    this.uploadAt.set(index, at);
+    this.indexOfUpload[at] = index;
+  }
+
+  idOf(index: number): string {
+    const at = this.uploadAt.get(index);
+    return at === undefined ? this.base.idOf(index) : this.uploads.idOf(at);
+  }
+
+  indexOf(leadId: string): number | undefined {
+    const at = this.uploads.indexOf(leadId);
+    if (at !== undefined) return this.indexOfUpload[at];
+    const index = this.base.indexOf(leadId);
+    // a generated id decodes to some index: not to one an upload took
+    return index !== undefined && !this.uploadAt.has(index) ? index : undefined;
+  }
+
+  core(index: number): LeadCore {
+    const at = this.uploadAt.get(index);
+    return at === undefined ? this.base.core(index) : this.uploads.core(at);
+  }
+
+  record(index: number, core: LeadCore): ApiLead {
+    const at = this.uploadAt.get(index);
+    return at === undefined ? this.base.record(index, core) : this.uploads.record(at, core);
+  }
+
+  history(index: number, lead: ApiLead, inTransit: boolean): ApiHistoryEntry[] {
+    const at = this.uploadAt.get(index);
+    return at === undefined
+      ? this.base.history(index, lead, inTransit)
+      : this.uploads.history(at, lead, inTransit);
+  }
+}
+
 export interface LeadOverride {
   deleted?: true;
   status?: LeadStatus;
@@ -121,9 +195,13 @@ export interface WorkflowInit {
   /**
    * Bodies to serve instead of generated ones: the workflow (with its live `status`, and its
    * `updated_at` once changed) and the leads. `generated` then supplies the id, nodes and edges.
+   * Without `workflow` (a workflow created through the API) the workflow body is built as usual.
    */
-  served?: { workflow: Record<string, unknown>; leads: readonly ApiLead[] };
+  served?: { workflow?: Record<string, unknown>; leads: ApiLead[] };
 }
+
+/** What removing a node or an edge did. */
+export type RemoveResult = 'removed' | 'missing' | 'occupied';
 
 export class SimWorkflow {
   readonly id: string;
@@ -131,8 +209,6 @@ export class SimWorkflow {
   readonly name: string;
   readonly description: string | null;
   readonly createdAtMs: number;
-  readonly nodes: readonly ApiNode[];
-  readonly edges: readonly ApiEdge[];
   readonly extraFields: Record<string, unknown>;
   readonly paginateNodes: boolean;
   readonly settleMs: number | undefined;
@@ -141,10 +217,18 @@ export class SimWorkflow {
   /** Once a cancelled workflow reaches this time, every lead still in transit has settled. */
   settleAtMs: number | undefined;
 
-  private readonly generator: LeadSource;
+  private readonly generator: WithUploads;
   private readonly servedBody: Record<string, unknown> | undefined;
   private readonly initialUpdatedAtMs: number;
-  private readonly nodeTypeByIndex: readonly string[];
+  /**
+   * Every node and edge ever created, in creation order; removed ones stay (as tombstones) so
+   * that a node's index, which generated leads refer to, never changes.
+   */
+  private readonly allNodes: ApiNode[];
+  private readonly allEdges: ApiEdge[];
+  private readonly removed = new Set<string>();
+  private live: { nodes: readonly ApiNode[]; edges: readonly ApiEdge[] } | undefined;
+  private readonly nodeTypeByIndex: string[];
   /** Leads ever enrolled, deleted ones included: indices are never reused. */
   private leadCount: number;
   private readonly overrides = new Map<number, LeadOverride>();
@@ -162,8 +246,8 @@ export class SimWorkflow {
     this.description = generated.description;
     this.createdAtMs = generated.createdAtMs;
     this.updatedAtMs = generated.updatedAtMs;
-    this.nodes = generated.nodes;
-    this.edges = generated.edges;
+    this.allNodes = [...generated.nodes];
+    this.allEdges = [...generated.edges];
     this.extraFields = init.extraFields;
     this.paginateNodes = init.paginateNodes;
     this.status = init.status;
@@ -172,15 +256,17 @@ export class SimWorkflow {
     this.initialUpdatedAtMs = generated.updatedAtMs;
     this.nodeTypeByIndex = generated.nodes.map((node) => node.node_type);
     this.servedBody = init.served?.workflow;
+    let base: LeadSource;
     if (init.served) {
       this.leadCount = init.served.leads.length;
-      this.generator = new ServedLeads(init.served.leads, generated.nodes);
+      base = new ServedLeads(init.served.leads, this.allNodes);
     } else {
       this.leadCount = init.leads;
-      this.generator = new LeadGenerator({
+      // the generator's own copy: nodes created later must not move generated leads
+      base = new LeadGenerator({
         workflowId: generated.id,
         workflowSeed: generated.workflowSeed,
-        nodes: generated.nodes,
+        nodes: [...generated.nodes],
         initialCount: init.leads,
         inTransit: init.inTransitLeads,
         workflowCreatedAtMs: generated.createdAtMs,
@@ -188,6 +274,74 @@ export class SimWorkflow {
         maxTranscriptLength: init.maxTranscriptLength,
       });
     }
+    this.generator = new WithUploads(base, this.allNodes);
+  }
+
+  /** The nodes, in creation order. */
+  get nodes(): readonly ApiNode[] {
+    return this.liveLists().nodes;
+  }
+
+  /** The edges, in creation order (DialNexa follows the first matching one). */
+  get edges(): readonly ApiEdge[] {
+    return this.liveLists().edges;
+  }
+
+  private liveLists(): { nodes: readonly ApiNode[]; edges: readonly ApiEdge[] } {
+    this.live ??= {
+      nodes: this.allNodes.filter((node) => !this.removed.has(node.id)),
+      edges: this.allEdges.filter((edge) => !this.removed.has(edge.id)),
+    };
+    return this.live;
+  }
+
+  addNode(node: ApiNode): void {
+    this.allNodes.push(node);
+    this.nodeTypeByIndex.push(node.node_type);
+    this.live = undefined;
+  }
+
+  addEdge(edge: ApiEdge): void {
+    this.allEdges.push(edge);
+    this.live = undefined;
+  }
+
+  /** A node with leads on it stays (`occupied`); removing a node removes its edges too. */
+  removeNode(nodeId: string, nowMs: number): RemoveResult {
+    const index = this.allNodes.findIndex((node) => node.id === nodeId);
+    if (index < 0 || this.removed.has(nodeId)) return 'missing';
+    for (let lead = 0; lead < this.leadCount; lead++) {
+      if (this.state(lead, nowMs)?.nodeIndex === index) return 'occupied';
+    }
+    this.removed.add(nodeId);
+    for (const edge of this.allEdges) {
+      if (edge.from_node_id === nodeId || edge.to_node_id === nodeId) this.removed.add(edge.id);
+    }
+    this.live = undefined;
+    return 'removed';
+  }
+
+  removeEdge(edgeId: string): RemoveResult {
+    if (!this.edges.some((edge) => edge.id === edgeId)) return 'missing';
+    this.removed.add(edgeId);
+    this.live = undefined;
+    return 'removed';
+  }
+
+  /**
+   * Where uploaded leads start: the first node (by creation) that no edge leads to, or the first
+   * node when every node has an incoming edge; undefined without nodes.
+   */
+  entryNode(): ApiNode | undefined {
+    const { nodes, edges } = this.liveLists();
+    const targets = new Set(edges.map((edge) => edge.to_node_id));
+    return nodes.find((node) => !targets.has(node.id)) ?? nodes[0];
+  }
+
+  /** Enrols uploaded leads (already shaped, with their ids) after every lead enrolled so far. */
+  uploadLeads(leads: readonly ApiLead[]): void {
+    for (const lead of leads) this.generator.add(this.leadCount++, lead);
+    this.version++;
   }
 
   get enrolledLeads(): number {
