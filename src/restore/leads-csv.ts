@@ -1,4 +1,4 @@
-import { jsonText } from '../archive/json-text.js';
+import { jsonText } from '../common/json-text.js';
 import type { JsonObject } from '../dialnexa/dialnexa.types.js';
 
 /**
