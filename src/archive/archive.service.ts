@@ -15,7 +15,7 @@ import {
   type Retention,
   type StoredObject,
 } from './archive-store.client.js';
-import { jsonText } from './json-text.js';
+import { jsonText } from '../common/json-text.js';
 import { LeadsDigest } from './leads-digest.js';
 import {
   archiveDir,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { jsonText } from './json-text.js';
+import { jsonText } from '../common/json-text.js';
 import { LeadsDigest } from './leads-digest.js';
 import { Writable } from 'node:stream';
 import { NdjsonEncoder, readNdjson, writeNdjson } from './ndjson.js';

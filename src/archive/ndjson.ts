@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { jsonText } from './json-text.js';
+import { jsonText } from '../common/json-text.js';
 import { LeadsDigest } from './leads-digest.js';
 
 const NEWLINE = 0x0a;

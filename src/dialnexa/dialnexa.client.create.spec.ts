@@ -90,6 +90,21 @@ describe(`${DialnexaClient.name} creates`, () => {
       expect(reports).toContain('POST nodes.create 201');
     });
 
+    it('sends an archived -0 as -0 and hostile text as it is', async () => {
+      const { sut, answer, seen } = build();
+      answer('POST', `${WF_PATH}/nodes`, { status: 201, body: { id: 'node_n3wn0d3xyz12', workflow_id: WF } });
+      const config = { x: -0, list: [-0, 1], text: 'a\u2028b\ud800' };
+
+      await sut.createNode(WF, { ...buildNewNode(), position_x: -0, config });
+
+      expect(seen[0]!.body).toContain('"position_x":-0');
+      const sent = JSON.parse(seen[0]!.body!) as { position_x: number; config: typeof config };
+      expect(Object.is(sent.position_x, -0)).toBe(true);
+      expect(Object.is(sent.config.x, -0)).toBe(true);
+      expect(Object.is(sent.config.list[0], -0)).toBe(true);
+      expect(sent.config.text).toBe('a\u2028b\ud800');
+    });
+
     it.each([
       [404, 'WORKFLOW_NOT_FOUND'],
       [409, 'UPSTREAM_CONFLICT'],

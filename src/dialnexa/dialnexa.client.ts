@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { type Dispatcher, Pool } from 'undici';
 import { DomainError, type ErrorCode, isDomainError } from '../common/domain-error.js';
+import { jsonText } from '../common/json-text.js';
 import { NO_METRICS, type UpstreamEndpoint, type UpstreamMetrics } from '../ops/metrics.port.js';
 import type { AppConfig, DialnexaConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -479,7 +480,8 @@ export class DialnexaClient implements OnApplicationShutdown {
     json: JsonObject,
     opts: RequestOptions,
   ): Promise<JsonObject> {
-    const body = { bytes: JSON.stringify(json), contentType: 'application/json' };
+    // jsonText, not JSON.stringify: an archived -0 (a node's config) must come back as -0
+    const body = { bytes: jsonText(json), contentType: 'application/json' };
     const call = this.createCall(target, body, opts);
     const reply = await this.sendCreate(call);
     const created = createdObjectOf(unwrap(this.parseCreatedJson(call, reply)).payload);

@@ -1,3 +1,4 @@
+import { jsonText } from '../common/json-text.js';
 import type { JsonObject } from '../dialnexa/dialnexa.types.js';
 
 /**
@@ -82,10 +83,10 @@ function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
-/** The cell text of a metadata value: a string as it is, anything else its JSON text. */
+/** The cell text of a metadata value: a string as it is, anything else its JSON text (as archived: -0 stays -0). */
 function cellOf(value: unknown): string {
-  // JSON.stringify escapes lone surrogates (`"\ud83d"`), so only a bare string can hold one
-  return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
+  // JSON text escapes lone surrogates (`"\ud83d"`), so only a bare string can hold one
+  return typeof value === 'string' ? value : jsonText(value);
 }
 
 function encodeLead(lead: JsonObject): EncodedLead | LeadCsvRejection {

@@ -9,6 +9,7 @@ export const MAX_LEADS_PER_FILE = 5_000;
  */
 export type LeadsCsvEncoder = (leads: readonly JsonObject[]) => {
   csv: Uint8Array;
+  /** `row_too_large`: the lead does not fit in what is left of the file's byte bound. */
   rejected: { lead: JsonObject; reason: string }[];
 };
 
@@ -35,6 +36,9 @@ export interface LeadsTally {
   files: number;
 }
 
+/** The encoder's reason for a lead that does not fit in the file's byte bound (leads-csv.ts). */
+const TOO_LARGE = 'row_too_large';
+
 /** How many unencodable lead ids a restore names (the count is always exact). */
 const MAX_NAMED_UNENCODABLE = 100;
 
@@ -52,11 +56,18 @@ export async function* leadFiles(
 ): AsyncGenerator<LeadFile> {
   const excluded = new Set(excludeStatuses);
   let batch: JsonObject[] = [];
+  /**
+   * Encodes the batch as one file. Leads the encoder left out only because the file was full
+   * (`row_too_large` in a file that holds others) open the next batch instead of being reported.
+   */
   const flush = (): LeadFile | null => {
     if (batch.length === 0) return null;
     const { csv, rejected } = encode(batch);
     const refused = new Set(rejected.map((r) => r.lead));
-    for (const { lead } of rejected) {
+    const fits = batch.length > rejected.length;
+    const carried = fits ? rejected.filter((r) => r.reason === TOO_LARGE).map((r) => r.lead) : [];
+    for (const { lead, reason } of rejected) {
+      if (fits && reason === TOO_LARGE) continue;
       tally.unencodable.count += 1;
       if (tally.unencodable.leadIds.length < MAX_NAMED_UNENCODABLE)
         tally.unencodable.leadIds.push(idOf(lead));
@@ -64,7 +75,7 @@ export async function* leadFiles(
     const rows = batch
       .filter((lead) => !refused.has(lead))
       .map((lead) => ({ oldId: idOf(lead), phone: phoneOf(lead) }));
-    batch = [];
+    batch = carried;
     if (rows.length === 0) return null;
     tally.uploaded += rows.length;
     const file = { seq: tally.files, rows, csv };
@@ -80,13 +91,15 @@ export async function* leadFiles(
       continue;
     }
     batch.push(lead);
-    if (batch.length === MAX_LEADS_PER_FILE) {
+    if (batch.length >= MAX_LEADS_PER_FILE) {
       const file = flush();
       if (file) yield file;
     }
   }
-  const last = flush();
-  if (last) yield last;
+  while (batch.length > 0) {
+    const file = flush();
+    if (file) yield file;
+  }
 }
 
 export function emptyLeadsTally(): LeadsTally {

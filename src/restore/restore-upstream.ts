@@ -2,20 +2,9 @@ import type { JsonObject } from '../common/json.js';
 import { isDomainError } from '../common/domain-error.js';
 import type { KnownRateLimit } from '../dialnexa/rate-window.js';
 import type { RequestOptions } from '../dialnexa/dialnexa.client.js';
+import type { LeadUpload, NewEdge, NewNode, NewWorkflow } from '../dialnexa/dialnexa.types.js';
 
-export interface NewNode {
-  node_type: string;
-  label: string;
-  position_x: number;
-  position_y: number;
-  config: JsonObject;
-}
-
-export interface NewEdge {
-  from_node_id: string;
-  to_node_id: string;
-  label?: string | null;
-}
+export type { NewEdge, NewNode };
 
 /**
  * The DialNexa calls a restore makes: DialnexaClient implements it. None of the creates is
@@ -23,17 +12,10 @@ export interface NewEdge {
  * UPSTREAM_OUTCOME_UNKNOWN instead (see `outcomeUnknown`).
  */
 export interface RestoreUpstream {
-  createWorkflow(
-    body: { title: string; description: string | null },
-    opts?: RequestOptions,
-  ): Promise<JsonObject>;
+  createWorkflow(body: NewWorkflow, opts?: RequestOptions): Promise<JsonObject>;
   createNode(workflowId: string, body: NewNode, opts?: RequestOptions): Promise<JsonObject>;
   createEdge(workflowId: string, body: NewEdge, opts?: RequestOptions): Promise<JsonObject>;
-  uploadLeads(
-    workflowId: string,
-    csv: Uint8Array,
-    opts?: RequestOptions,
-  ): Promise<{ leadIdsByPhone: Record<string, string[]>; count: number }>;
+  uploadLeads(workflowId: string, csv: Uint8Array, opts?: RequestOptions): Promise<LeadUpload>;
   listAll(
     workflowId: string,
     resource: 'nodes' | 'edges',

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ArchiveService } from '../archive/archive.service.js';
 import type { ArchiveRef, ManifestObject } from '../archive/manifest.js';
-import { jsonText } from '../archive/json-text.js';
+import { jsonText } from '../common/json-text.js';
 import { type NewAuditEvent, SYSTEM_ACTOR } from '../audit/audit-event.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';

@@ -12,6 +12,7 @@ import { FakeArchiveService } from './testing/archive-service.fake.js';
 import { FakeDialnexaClient } from './testing/dialnexa-client.fake.js';
 import { FakeTeardownRepository } from './testing/teardown-repository.fake.js';
 import {
+  buildArchiveRef,
   buildConfig,
   buildResumedTeardown,
   buildTeardown,
@@ -185,6 +186,16 @@ describe(TeardownRunner.name, () => {
     expect(anchors.anchorNow).toHaveBeenCalledTimes(1);
     expect(receipts.issueQuietly).toHaveBeenCalledTimes(1);
     expect(receipts.issueQuietly.mock.calls[0]?.[0]).toMatchObject({ id: TEARDOWN_ID, status: 'completed' });
+  });
+
+  it('records the lead figures when the export step ends, also for an archive an earlier claim wrote', async () => {
+    const { sut, repo, archive } = build();
+    archive.existing.set('export', buildArchiveRef({ counts: { nodes: 2, edges: 1, leads: 7 } }));
+
+    await sut.run(TEARDOWN_ID);
+
+    expect(archive.calls).not.toContain('export export');
+    expect(repo.row(TEARDOWN_ID)).toMatchObject({ status: 'completed', leadsExported: 7, leadsTotal: 7 });
   });
 
   it('reports each step, the archives it wrote and the end through the metrics port', async () => {

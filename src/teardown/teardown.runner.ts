@@ -222,6 +222,7 @@ export class TeardownRunner {
   private async exportArchive(teardown: Teardown, fence: WriteFence, signal: AbortSignal): Promise<Teardown> {
     const target = { teardownId: teardown.id, workflowId: teardown.workflowId };
     let archive = await this.archive.findExisting(target);
+    let totalReported: number | null = null;
     if (!archive) {
       const workflowId = teardown.workflowId;
       const upstream = this.upstreamOf(teardown);
@@ -261,12 +262,16 @@ export class TeardownRunner {
         await progress.stop();
       }
       this.metrics.archiveWritten('export', archiveBytes(archive), archive.counts.leads);
+      totalReported = (collector as LeadCollector | null)?.totalReported ?? null;
       const duplicates = (collector as LeadCollector | null)?.duplicates ?? 0;
       if (duplicates > 0) {
         this.logger.log(`teardown ${teardown.id}: ${duplicates} leads listed twice were archived once`);
       }
     }
-    return this.advance(teardown, 'export', { archive, leadsExported: archive.counts.leads });
+    // The progress reporter's writes may all have failed, or never run (an archive adopted from an
+    // earlier claim): the step's end records the figures, DialNexa's count when the export read one.
+    const leadsTotal = totalReported ?? teardown.leadsTotal ?? archive.counts.leads;
+    return this.advance(teardown, 'export', { archive, leadsExported: archive.counts.leads, leadsTotal });
   }
 
   /** Step 2: every object read back and checked against the manifest. */

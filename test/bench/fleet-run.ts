@@ -76,6 +76,42 @@ export interface FleetRun {
   peakRssMb: number[];
   /** The most teardowns one replica ran at once, as its progress showed (polled). */
   mostRunningOnAReplica: number;
+  /** The settle waits between cancel and final snapshot, from the leads requests with a status filter. */
+  settle: SettleStat;
+}
+
+export interface SettleStat {
+  /** Rounds of the settle poll, all teardowns together (one `status=pending&limit=1` count each). */
+  rounds: number;
+  /** Count requests (`limit=1`, read for `meta.total`) per round: one per in-transit status. */
+  countRequestsPerRound: number | null;
+  /** Full listings of the in-transit leads (the first round's, and when counts are ambiguous). */
+  listings: number;
+  /** Their pages, all statuses. */
+  listingPages: number;
+  /** Lead pages listed in full per round, on average: O(1) means this does not grow with the leads in transit. */
+  listingPagesPerRound: number | null;
+}
+
+/** How the settle poll spent its requests: a leads listing with a status filter is the poll's. */
+export function settleStat(requests: readonly RecordedRequest[]): SettleStat {
+  const polls = requests.filter(
+    (r) =>
+      r.method === 'GET' && r.path.endsWith('/leads') && r.query['status'] !== undefined && r.status !== 429,
+  );
+  const counts = polls.filter((r) => r.query['limit'] === '1');
+  const rounds = counts.filter((r) => r.query['status'] === 'pending').length;
+  const listingPages = polls.length - counts.length;
+  const listings = polls.filter(
+    (r) => r.query['limit'] !== '1' && r.query['status'] === 'pending' && (r.query['page'] ?? '1') === '1',
+  ).length;
+  return {
+    rounds,
+    countRequestsPerRound: rounds === 0 ? null : round(counts.length / rounds, 2),
+    listings,
+    listingPages,
+    listingPagesPerRound: rounds === 0 ? null : round(listingPages / rounds, 2),
+  };
 }
 
 export async function runFleet(settings: FleetSettings): Promise<FleetRun> {
@@ -219,6 +255,7 @@ function analyse(
     windows: windows.map(({ startS, ok: passed, limited }) => ({ startS, ok: passed, limited })),
     usedAfterFirstWindow,
     most429InAWindow: Math.max(0, ...windows.map((w) => w.limited)),
+    settle: settleStat(requests),
   };
 }
 

@@ -12,6 +12,7 @@ import {
   serviceEnv,
   startService,
 } from '../support/e2e-harness.js';
+import { jsonText } from '../../src/common/json-text.js';
 
 type Json = Record<string, any>;
 
@@ -98,15 +99,7 @@ describe('restores (e2e)', () => {
     const newId = String(done['newWorkflowId']);
     const restored = sim.snapshot(newId)!;
     expect(restored.workflow['status']).toBe('draft');
-    // -0 is sent as 0 until DialnexaClient serialises bodies with jsonText (asked of R1, r2-notes.md)
-    const config = (c: unknown) => JSON.parse(JSON.stringify(c)) as unknown;
-    const shape = (n: Json) => [
-      n['node_type'],
-      n['label'],
-      n['position_x'],
-      n['position_y'],
-      config(n['config']),
-    ];
+    const shape = (n: Json) => [n['node_type'], n['label'], n['position_x'], n['position_y'], n['config']];
     expect(restored.nodes.map((n) => shape(n as Json))).toEqual(before.nodes.map(shape));
     const nodeMap = done['idMap']['nodes'] as Record<string, string>;
     expect(Object.keys(nodeMap)).toHaveLength(before.nodes.length);
@@ -124,6 +117,22 @@ describe('restores (e2e)', () => {
       expected.map((l) => l['phone_number']).sort(),
     );
     expect(Object.keys(done['idMap']['leads']).sort()).toEqual(expected.map((l) => String(l['id'])).sort());
+    // metadata per the contract: strings as they are, any other value as its JSON text; an empty
+    // value sets no key; a lone surrogate becomes U+FFFD (UTF-8 cannot carry it)
+    const asUploaded = (metadata: Json | null | undefined) =>
+      Object.fromEntries(
+        Object.entries(metadata ?? {})
+          .map(([k, v]) => [k.toWellFormed(), (typeof v === 'string' ? v : jsonText(v)).toWellFormed()])
+          .filter(([, v]) => v !== ''),
+      );
+    const newLeads = new Map(restored.leads.map((l) => [String(l['id']), l]));
+    for (const lead of expected) {
+      const copy = newLeads.get(done['idMap']['leads'][String(lead['id'])]);
+      expect([copy?.['phone_number'], copy?.['metadata']]).toEqual([
+        lead['phone_number'],
+        asUploaded(lead['metadata']),
+      ]);
+    }
     const excluded = done['notRestored'].find((n: Json) => n['what'] === 'excludedLeads');
     expect(excluded['count']).toBe(before.leads.filter((l) => l['status'] === 'removed').length);
     expect(done['progress']).toMatchObject({

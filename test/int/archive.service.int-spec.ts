@@ -464,4 +464,48 @@ describe(ArchiveService.name, () => {
       });
     });
   });
+
+  describe('readRecords and writeOnceLocked (restores, receipts)', () => {
+    it('reads an exported object back record by record, leads streamed from the gzip', async () => {
+      const { sut } = build();
+      const target = buildTarget();
+      const leads = buildLeads({ count: 300 });
+      const ref = await sut.export(target, buildSource({}, leads), () => {});
+      const records = async (name: string) => {
+        const read: JsonObject[] = [];
+        for await (const r of sut.readRecords(ref.objects.find((o) => o.key.endsWith(name))!)) read.push(r);
+        return read;
+      };
+
+      expect(await records('/leads.ndjson.gz')).toEqual(asJson(leads));
+      expect(await records('/nodes.json')).toHaveLength(ref.counts.nodes);
+      expect(await records('/workflow.json')).toHaveLength(1);
+    });
+
+    it('writes once under Object Lock; a second write adopts what it accepts and refuses the rest', async () => {
+      const { sut } = build({ ARCHIVE_LOCK_MODE: 'GOVERNANCE', ARCHIVE_RETENTION_DAYS: '1' });
+      const key = `${RUN_PREFIX}restores/rst_${randomBytes(6).toString('hex')}/id-map.json`;
+      const first = Buffer.from('{"restoreId":"rst_a"}\n');
+      const accept = (stored: Buffer) =>
+        (JSON.parse(stored.toString('utf8')) as { restoreId: string }).restoreId === 'rst_a'
+          ? null
+          : 'another restore';
+
+      const written = await sut.writeOnceLocked(key, first, accept);
+      const adopted = await sut.writeOnceLocked(
+        key,
+        Buffer.from('{"restoreId":"rst_a","again":1}\n'),
+        accept,
+      );
+      const retention = await s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key }));
+
+      expect(adopted.bytes.equals(first)).toBe(true);
+      expect(adopted.versionId).toBe(written.versionId);
+      expect(retention.Retention?.Mode).toBe('GOVERNANCE');
+      await expect(sut.writeOnceLocked(key, first, () => 'not this one')).rejects.toMatchObject({
+        code: 'ARCHIVE_VERIFICATION_FAILED',
+      });
+      expect(await getBytes(key)).toEqual(first);
+    });
+  });
 });

@@ -81,6 +81,11 @@ function positiveCount(count: number): number {
   return count;
 }
 
+function serverErrorStatus(status: number): number {
+  if (!Number.isInteger(status) || status < 500 || status > 599) throw new RangeError('status must be a 5xx');
+  return status;
+}
+
 export class Faults {
   private counted: CountedRule[] = [];
   private delays: Array<{ match: FaultMatch; ms: number }> = [];
@@ -92,13 +97,10 @@ export class Faults {
 
   /** Answers the next `count` matching requests with a 5xx error body, not performing them. */
   failNext(count: number, options: FaultMatch & { status?: FailStatus } = {}): void {
-    const status = options.status ?? 503;
-    if (!Number.isInteger(status) || status < 500 || status > 599)
-      throw new RangeError('status must be a 5xx');
     this.counted.push({
       match: pickMatch(options),
       remaining: positiveCount(count),
-      action: { kind: 'fail', status },
+      action: { kind: 'fail', status: serverErrorStatus(options.status ?? 503) },
     });
   }
 
@@ -125,13 +127,10 @@ export class Faults {
    * answer: DialNexa failed after acting (a create that made its object, then answered 500).
    */
   failAfterPerformNext(count: number, options: FaultMatch & { status?: FailStatus } = {}): void {
-    const status = options.status ?? 500;
-    if (!Number.isInteger(status) || status < 500 || status > 599)
-      throw new RangeError('status must be a 5xx');
     this.counted.push({
       match: pickMatch(options),
       remaining: positiveCount(count),
-      action: { kind: 'failAfterPerform', status },
+      action: { kind: 'failAfterPerform', status: serverErrorStatus(options.status ?? 500) },
     });
   }
 

@@ -20,6 +20,8 @@ export class FakeArchiveService {
   beforeHistory: (() => void) | null = null;
   /** Runs at each verify. */
   onVerify: (() => void) | null = null;
+  /** What `findExisting` finds, per snapshot: an archive an earlier claim wrote before it died. */
+  readonly existing = new Map<ArchiveSnapshot, ArchiveRef>();
   private readonly failures = new Map<Failing, Error>();
 
   fail(method: Failing, error: Error): this {
@@ -32,7 +34,7 @@ export class FakeArchiveService {
     snapshot: ArchiveSnapshot = 'export',
   ): Promise<ArchiveRef | null> {
     this.calls.push(`findExisting ${snapshot}`);
-    return null;
+    return this.existing.get(snapshot) ?? null;
   }
 
   async export(
