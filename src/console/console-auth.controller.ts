@@ -6,6 +6,7 @@ import { ApiKeyVerifier } from '../auth/api-key.verifier.js';
 import { ApiRateLimiter } from '../auth/api-rate-limiter.js';
 import type { Caller } from '../auth/caller.js';
 import { DomainError } from '../common/domain-error.js';
+import { clientNetworkOf } from './client-address.js';
 import { ConsoleAuthGuard } from './console-auth.guard.js';
 import {
   clearSessionCookie,
@@ -64,7 +65,8 @@ export class ConsoleAuthController {
   @ConsoleOpen()
   async signIn(@Req() request: ConsoleRequest, @Res() response: Response): Promise<void> {
     assertFormPost(request, preSessionTokenOf(request));
-    this.rateLimiter.take(`console-sign-in@${request.ip ?? 'unknown'}`);
+    // per client network (an IPv6 client holds a whole /64 of addresses)
+    this.rateLimiter.take(`console-sign-in@${clientNetworkOf(request.ip)}`);
     const key = (request.body as Record<string, unknown>)['apiKey'];
     const caller = typeof key === 'string' ? this.verifier.callerOf(key.trim()) : null;
     if (!caller) {
