@@ -32,9 +32,18 @@ class FakeSessionRepository {
   }
 }
 
-function build(ttlMinutes = 60) {
+type Configured = { name: string; roles: AppConfig['apiKeys'][number]['roles'] };
+const CONFIGURED: Configured[] = [{ name: 'approver-1', roles: ['approver'] }];
+
+function build(ttlMinutes = 60, apiKeys: Configured[] = CONFIGURED, ssoUsers: Configured[] = CONFIGURED) {
   const repository = new FakeSessionRepository();
-  const config = { console: { sessionTtlMinutes: ttlMinutes } } as AppConfig;
+  const config = {
+    apiKeys: apiKeys.map((k) => ({ ...k, keySha256: Buffer.alloc(32) })),
+    console: {
+      sessionTtlMinutes: ttlMinutes,
+      ssoUsers: new Map(ssoUsers.map((u, i) => [`person${i}@example.com`, u])),
+    },
+  } as unknown as AppConfig;
   const sut = new ConsoleSessionService(repository as unknown as ConsoleSessionRepository, config);
   return { sut, repository };
 }
@@ -92,5 +101,33 @@ describe(ConsoleSessionService.name, () => {
     await sut.signIn({ ...caller, roles: [...caller.roles] }, 'api_key', at('2026-12-02T10:00:00Z'));
 
     expect(repository.rows).toHaveLength(1);
+  });
+
+  it('ends a session whose caller is no longer configured (its key or SSO user removed), as the REST API refuses the key', async () => {
+    const before = build();
+    const { token } = await before.sut.signIn({ name: 'approver-1', roles: ['approver'] }, 'api_key');
+    const { token: ssoToken } = await before.sut.signIn({ name: 'approver-1', roles: ['approver'] }, 'sso');
+    // the same table, read by the service after a restart with the caller removed from the config
+    const after = new ConsoleSessionService(
+      before.repository as unknown as ConsoleSessionRepository,
+      { apiKeys: [], console: { sessionTtlMinutes: 60, ssoUsers: new Map() } } as unknown as AppConfig,
+    );
+
+    await expect(after.resolve(token)).resolves.toBeNull();
+    await expect(after.resolve(ssoToken)).resolves.toBeNull();
+  });
+
+  it('applies a role taken away since sign-in at once, and never one given since (sign in again for it)', async () => {
+    const before = build(60, [{ name: 'ops', roles: ['approver', 'requester'] }]);
+    const { token } = await before.sut.signIn({ name: 'ops', roles: ['approver', 'requester'] }, 'api_key');
+    const after = new ConsoleSessionService(
+      before.repository as unknown as ConsoleSessionRepository,
+      {
+        apiKeys: [{ name: 'ops', roles: ['approver', 'auditor'], keySha256: Buffer.alloc(32) }],
+        console: { sessionTtlMinutes: 60, ssoUsers: new Map() },
+      } as unknown as AppConfig,
+    );
+
+    await expect(after.resolve(token)).resolves.toMatchObject({ callerName: 'ops', roles: ['approver'] });
   });
 });

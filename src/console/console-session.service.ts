@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '../auth/caller.js';
-import type { AppConfig } from '../config/app.config.js';
+import type { AppConfig, Role } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import {
   type ConsoleSession,
@@ -48,11 +48,30 @@ export class ConsoleSessionService {
     return { token, session };
   }
 
-  /** The active session the token names, or null (unknown, expired or signed out). */
+  /**
+   * The active session the token names, or null (unknown, expired or signed out, or its caller no
+   * longer configured). Its roles are those it signed in with that the configuration still gives
+   * its caller: a key or SSO user removed, or a role taken away, takes effect at once, as it does
+   * for the REST API (a role given since needs a new sign-in).
+   */
   async resolve(token: string | undefined, now = new Date()): Promise<ConsoleSession | null> {
     if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
     const session = await this.sessions.findByTokenDigest(tokenDigest(token));
-    return session && isActive(session, now) ? session : null;
+    if (!session || !isActive(session, now)) return null;
+    const signedInWith = new Set(session.roles);
+    const roles = this.configuredRoles(session).filter(
+      (role) => signedInWith.has(role) || signedInWith.has('admin'),
+    );
+    return roles.length > 0 ? { ...session, roles } : null;
+  }
+
+  /** The roles the configuration gives the session's caller now (none: no longer configured). */
+  private configuredRoles(session: ConsoleSession): Role[] {
+    const entries =
+      session.method === 'api_key'
+        ? this.config.apiKeys.filter((k) => k.name === session.callerName)
+        : [...this.config.console.ssoUsers.values()].filter((u) => u.name === session.callerName);
+    return [...new Set(entries.flatMap((e) => e.roles))];
   }
 
   async signOut(session: ConsoleSession, now = new Date()): Promise<void> {
