@@ -47,14 +47,14 @@ export class ConsoleAuthController {
   @Get()
   @ConsoleOpen()
   async home(@Req() request: ConsoleRequest, @Res() response: Response): Promise<void> {
-    const session = await this.sessions.resolve(sessionTokenOf(request));
+    const session = await this.usableSession(request);
     response.redirect(303, session ? '/console/teardowns' : '/console/sign-in');
   }
 
   @Get('sign-in')
   @ConsoleOpen()
   async signInPage(@Req() request: ConsoleRequest, @Res() response: Response): Promise<void> {
-    if (await this.sessions.resolve(sessionTokenOf(request))) {
+    if (await this.usableSession(request)) {
       response.redirect(303, '/console/teardowns');
       return;
     }
@@ -98,6 +98,12 @@ export class ConsoleAuthController {
     await this.sessions.signOut(request.consoleSession!);
     clearSessionCookie(request, response);
     response.redirect(303, '/console/sign-in');
+  }
+
+  /** The browser's session as ConsoleAuthGuard would let it through, or null. */
+  private async usableSession(request: ConsoleRequest) {
+    const session = await this.sessions.resolve(sessionTokenOf(request));
+    return session && !this.sso.contradicts(session, request) ? session : null;
   }
 
   private async startSession(

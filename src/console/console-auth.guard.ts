@@ -7,9 +7,11 @@ import { assertFormPost } from './console-csrf.js';
 import { CONSOLE_OPEN_KEY, type ConsoleRequest } from './console-request.js';
 import { callerOf } from './console-session.js';
 import { ConsoleSessionService } from './console-session.service.js';
+import { SsoIdentity } from './sso-identity.js';
 
 /**
- * The console's one door: a request needs an active session (its cookie), spends one of its
+ * The console's one door: a request needs an active session (its cookie; an SSO one only while the
+ * trusted proxy names nobody else), spends one of its
  * caller's API rate-limit budget like a REST call, and a POST must carry the session's CSRF token
  * from this site. The REST API's key guard lets console routes through (`@Public()`): this guard
  * is their authentication.
@@ -20,6 +22,7 @@ export class ConsoleAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly sessions: ConsoleSessionService,
     private readonly rateLimiter: ApiRateLimiter,
+    private readonly sso: SsoIdentity,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -27,7 +30,9 @@ export class ConsoleAuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(CONSOLE_OPEN_KEY, targets)) return true;
     const request = context.switchToHttp().getRequest<ConsoleRequest>();
     const session = await this.sessions.resolve(sessionTokenOf(request));
-    if (!session) throw new DomainError('UNAUTHENTICATED', 'sign in to the console');
+    if (!session || this.sso.contradicts(session, request)) {
+      throw new DomainError('UNAUTHENTICATED', 'sign in to the console');
+    }
     request.consoleSession = session;
     request.caller = callerOf(session);
     this.rateLimiter.take(session.callerName);

@@ -50,4 +50,16 @@ export class SsoIdentity {
     if (!user) return { kind: 'unknown', identity };
     return { kind: 'caller', identity, caller: { name: user.name, roles: user.roles } };
   }
+
+  /**
+   * True when a trusted proxy names someone other than the SSO session's person: another person
+   * at the same browser, whose actions must not be taken as the session's. (A request the proxy
+   * names nobody in, or an API-key session, is left to its cookie.)
+   */
+  contradicts(session: { method: string; callerName: string }, request: Request): boolean {
+    if (session.method !== 'sso') return false;
+    const outcome = this.of(request);
+    if (outcome.kind === 'none') return false;
+    return outcome.kind === 'unknown' || outcome.caller.name !== session.callerName;
+  }
 }
