@@ -247,4 +247,96 @@ describe('web console over HTTP (e2e)', () => {
     const holds = await query<{ reason: string }>('SELECT reason FROM legal_hold');
     for (const hold of holds) expect(hold.reason.length).toBeGreaterThanOrEqual(3);
   });
+
+  it('answers a replayed cookie after sign-out, and an SSO session when the proxy names someone else, with the sign-in page, doing nothing', async () => {
+    const workflowId = sim.addWorkflow({ leads: 2, inTransitLeads: 0 });
+    const created = await api(trusted.url).create({ workflowId, reason: 'replay after sign-out' });
+    const id = String(created.body['id']);
+    const { cookie } = await ssoSignIn(trusted.url);
+    const detail = await http(`${trusted.url}/console/teardowns/${id}`, { headers: { cookie } });
+    const csrf = csrfOf(detail.text);
+
+    // another person at this browser: the proxy names them, not ana
+    for (const email of ['mallory@example.com']) {
+      const other = await http(`${trusted.url}/console/teardowns/${id}/approve`, {
+        method: 'POST',
+        headers: { cookie, 'x-forwarded-email': email },
+        form: { _csrf: csrf, comment: 'not ana' },
+      });
+      expect(other).toMatchObject({ status: 303, location: '/console/sign-in' });
+    }
+
+    const out = await http(`${trusted.url}/console/sign-out`, {
+      method: 'POST',
+      headers: { cookie },
+      form: { _csrf: csrf },
+    });
+    expect(out).toMatchObject({ status: 303, location: '/console/sign-in' });
+    expect(out.cookies.some((c) => c.startsWith('dnx_console_session=;') && c.includes('Max-Age=0'))).toBe(
+      true,
+    );
+    const replayed = await http(`${trusted.url}/console/teardowns/${id}/approve`, {
+      method: 'POST',
+      headers: { cookie },
+      form: { _csrf: csrf, comment: 'replayed' },
+    });
+    expect(replayed).toMatchObject({ status: 303, location: '/console/sign-in' });
+    await expect(
+      query(`SELECT 1 FROM audit_event WHERE type = 'teardown.approved' AND teardown_id = $1`, [id]),
+    ).resolves.toEqual([]);
+  });
+
+  it('sends its strict CSP and no-store on every console answer: pages, redirects, refusals, 404s and 413s', async () => {
+    const { cookie } = await ssoSignIn(trusted.url);
+    const answers = await Promise.all([
+      fetch(`${trusted.url}/console/sign-in`),
+      fetch(`${trusted.url}/console`, { redirect: 'manual' }),
+      fetch(`${trusted.url}/console/holds`, { redirect: 'manual' }),
+      fetch(`${trusted.url}/console/no-such-page`, { headers: { cookie } }),
+      fetch(`${trusted.url}/console/teardowns/nope`, { headers: { cookie } }),
+      fetch(`${trusted.url}/console/holds`, { method: 'POST', headers: { cookie } }),
+      fetch(`${trusted.url}/console/holds`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: `reason=${'x'.repeat(2_000_000)}`,
+      }),
+      fetch(`${trusted.url}/console/holds`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'text/plain' },
+        body: '{"reason": "a text/plain form"}',
+      }),
+    ]);
+    for (const answer of answers) {
+      expect(answer.status).toBeLessThan(500);
+      expect(answer.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(answer.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+    expect(answers.map((a) => a.status)).toEqual([200, 303, 303, 404, 404, 403, 413, 415]);
+  });
+
+  it('keeps the REST API closed to forms: a cross-site form post to /v1 is refused and creates nothing, console cookie or not', async () => {
+    const { cookie } = await ssoSignIn(trusted.url);
+    const workflowId = sim.addWorkflow({ leads: 1, inTransitLeads: 0 });
+    const bodies: [string, string][] = [
+      ['application/x-www-form-urlencoded', `workflowId=${workflowId}&reason=a+cross-site+form`],
+      ['text/plain', `{"workflowId": "${workflowId}", "reason": "a text/plain form", "x": "="}`],
+      [
+        'multipart/form-data; boundary=b',
+        `--b\r\nContent-Disposition: form-data; name="workflowId"\r\n\r\n${workflowId}\r\n--b--\r\n`,
+      ],
+    ];
+    for (const [type, body] of bodies) {
+      for (const headers of [
+        { cookie, 'content-type': type },
+        { cookie, 'content-type': type, authorization: `Bearer ${KEYS.requester}` },
+      ]) {
+        const answer = await fetch(`${trusted.url}/v1/teardowns`, { method: 'POST', headers, body });
+        expect([400, 401, 415]).toContain(answer.status);
+        expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      }
+    }
+    await expect(query('SELECT 1 FROM teardown WHERE workflow_id = $1', [workflowId])).resolves.toEqual([]);
+  });
 });
