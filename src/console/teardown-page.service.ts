@@ -122,12 +122,12 @@ export class TeardownPageService {
             : `differ at seq ${mismatched.map((e) => e.seq).join(', ')}`,
       });
     }
-    const parsed = JSON.parse(bytes.toString('utf8')) as { receipt?: { deletedAt?: unknown } };
     return {
       available: true,
       unavailableReason: null,
       kid: report.kid,
-      deletedAt: typeof parsed.receipt?.deletedAt === 'string' ? parsed.receipt.deletedAt : null,
+      // read from a receipt that verified only: other bytes may not even be JSON
+      deletedAt: receipt ? deletedAtOf(bytes) : null,
       checks,
       ok: checks.every((c) => c.ok),
     };
@@ -157,6 +157,11 @@ export class TeardownPageService {
       return { name: null, status: null, counts: null, error: code };
     }
   }
+}
+
+function deletedAtOf(bytes: Buffer): string | null {
+  const parsed = JSON.parse(bytes.toString('utf8')) as { receipt?: { deletedAt?: unknown } };
+  return typeof parsed.receipt?.deletedAt === 'string' ? parsed.receipt.deletedAt : null;
 }
 
 function unavailable(reason: string): ReceiptView {
