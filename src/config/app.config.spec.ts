@@ -170,6 +170,14 @@ describe('loadConfig', () => {
     const bad = (env: Record<string, string>) => () => loadConfig({ ...valid, ...env });
     expect(bad({ CONSOLE_TRUSTED_PROXIES: '10.0.0.0/33' })).toThrow(/CONSOLE_TRUSTED_PROXIES/);
     expect(bad({ CONSOLE_TRUSTED_PROXIES: 'proxy.internal' })).toThrow(/CONSOLE_TRUSTED_PROXIES/);
+    // everyone: anybody's SSO header would be believed (and Express's trust proxy refuses it at start)
+    expect(bad({ CONSOLE_TRUSTED_PROXIES: '10.0.0.5, 0.0.0.0/0' })).toThrow(
+      /CONSOLE_TRUSTED_PROXIES.*everyone/,
+    );
+    expect(bad({ CONSOLE_TRUSTED_PROXIES: '::/0' })).toThrow(/CONSOLE_TRUSTED_PROXIES.*everyone/);
+    expect(bad({ CONSOLE_TRUSTED_PROXIES: '::ffff:0.0.0.0/96' })).toThrow(
+      /CONSOLE_TRUSTED_PROXIES.*everyone/,
+    );
     expect(bad({ CONSOLE_SSO_USERS: '{"a": {"name": "system", "roles": ["admin"]}}' })).toThrow(/reserved/);
     expect(bad({ CONSOLE_SSO_USERS: '[1]' })).toThrow(/CONSOLE_SSO_USERS/);
     expect(bad({ CONSOLE_SSO_HEADER: 'X Bad' })).toThrow(/CONSOLE_SSO_HEADER/);

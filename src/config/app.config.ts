@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -290,6 +290,13 @@ const trustedProxies = z.string().transform((raw, ctx) => {
       ctx.addIssue({ code: 'custom', message: `${entry.slice(0, 60)} is not an IP address or CIDR` });
       return z.NEVER;
     }
+    if (coversEveryone(entry)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${entry} is everyone: anybody's SSO header and X-Forwarded-* would be believed; name the proxies`,
+      });
+      return z.NEVER;
+    }
   }
   return entries;
 });
@@ -301,6 +308,17 @@ function isAddressOrCidr(entry: string): boolean {
   if (bits === undefined) return true;
   if (!/^\d{1,3}$/.test(bits)) return false;
   return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** True when a (valid) entry holds every IPv4 or every IPv6 address (a subnet holds both ends of its range). */
+function coversEveryone(entry: string): boolean {
+  const [address, bits] = entry.split('/');
+  if (bits === undefined) return false;
+  const list = new BlockList();
+  list.addSubnet(address!, Number(bits), isIP(address!) === 6 ? 'ipv6' : 'ipv4');
+  const allIpv4 = list.check('0.0.0.0', 'ipv4') && list.check('255.255.255.255', 'ipv4');
+  const allIpv6 = list.check('::', 'ipv6') && list.check('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'ipv6');
+  return allIpv4 || allIpv6;
 }
 
 const ssoUserEntry = z.strictObject({
