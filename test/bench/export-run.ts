@@ -9,6 +9,9 @@
  * lines are missing (their wording changed), the times fall back to the `progress.step`
  * transitions seen by polling the teardown resource, to within the polling interval.
  */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ServiceProcess, sleep } from '../support/test-services.ts';
 import type { RecordedRequest } from '../simulator/dialnexa-simulator.ts';
 import {
@@ -181,6 +184,12 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
     const peak = peakRssMb(pid);
     const requests = await simulator.requests();
     const cpuProfile = await inspector?.stopProfiling();
+    if (cpuProfile) {
+      // the whole profile, for Chrome DevTools or `speedscope`: too big for bench/results/
+      const file = join(tmpdir(), `dialnexa-teardown-bench-${settings.runId}-${leads}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(cpuProfile));
+      console.log(`bench: CPU profile of the service written to ${file}`);
+    }
     const heapAtEnd = await inspector?.heap();
 
     const logged = ['export', 'verify', 'audit'].every((step) => stepStarts.has(step));

@@ -70,6 +70,7 @@ const { values } = parseArgs({
     sizes: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'service-node-options': { type: 'string' },
+    only: { type: 'string' },
   },
   strict: true,
 });
@@ -78,8 +79,16 @@ const sizes = values.sizes ? parseSizes(values.sizes) : values.quick ? QUICK_SIZ
 /** Experiments only (say, --max-old-space-size): the figures are then not the service's own. */
 const serviceNodeOptions = values['service-node-options'];
 const profile = values.profile;
+/** `--only export`: the export sizes alone (no fleets, API latency or capacity model), for development. */
+const only = values.only;
+if (only !== undefined && only !== 'export') die(`--only accepts "export", got ${only}`);
+const exportOnly = only === 'export';
 /** Figures from a service run other than as shipped: kept apart, never quoted as the bench's. */
-const variant = [profile ? 'profiled' : '', serviceNodeOptions ? 'node-options' : ''].filter(Boolean);
+const variant = [
+  profile ? 'profiled' : '',
+  serviceNodeOptions ? 'node-options' : '',
+  exportOnly ? 'export-only' : '',
+].filter(Boolean);
 
 function parseSizes(text: string): number[] {
   const parsed = text.split(',').map((part) => Number(part.trim()));
@@ -281,7 +290,7 @@ try {
  */
 const RATE_LIMIT = { count: 600, windowMs: 10_000 };
 const fleets: { rate?: FleetRun; many?: FleetRun } = {};
-if (errors.length === 0) {
+if (errors.length === 0 && !exportOnly) {
   const limited = await new SimulatorProcess({
     rateLimit: `${RATE_LIMIT.count}/${RATE_LIMIT.windowMs}`,
     maxTranscriptLength: MAX_TRANSCRIPT_LENGTH,
@@ -339,7 +348,7 @@ if (errors.length === 0) {
 
 /** The REST API under load, last: its POSTs leave queued teardowns behind in the bench's database. */
 let latency: LatencyRun | undefined;
-if (errors.length === 0) {
+if (errors.length === 0 && !exportOnly) {
   console.log('\n--- API latency ---');
   const unlimited = await new SimulatorProcess({
     rateLimit: NO_RATE_LIMIT,
@@ -375,13 +384,13 @@ if (errors.length === 0) {
 }
 
 /** docs/capacity.md's claims against the model of the queue and the shared rate budget. */
-const capacity = checkCapacityPlan(mode === 'full' ? 7 : 2);
+const capacity = exportOnly ? undefined : checkCapacityPlan(mode === 'full' ? 7 : 2);
 
 const targets: Target[] = [
   ...evaluateTargets(mode, results),
-  ...capacityTargets(capacity),
-  ...fleetTargets(fleets.rate, fleets.many),
-  ...latencyTargets(latency),
+  ...(capacity ? capacityTargets(capacity) : []),
+  ...(exportOnly ? [] : fleetTargets(fleets.rate, fleets.many)),
+  ...(exportOnly ? [] : latencyTargets(latency)),
 ];
 for (const failed of errors) {
   targets.unshift({
@@ -390,11 +399,13 @@ for (const failed of errors) {
     detail: failed.message.split('\n')[0]!,
   });
 }
-const pending = [
-  rateBudgetTable([fleets.rate, fleets.many].filter((f) => f !== undefined)),
-  apiLatencyTable(latency),
-  capacityTable(capacity),
-];
+const pending = exportOnly
+  ? []
+  : [
+      rateBudgetTable([fleets.rate, fleets.many].filter((f) => f !== undefined)),
+      apiLatencyTable(latency),
+      capacityTable(capacity!),
+    ];
 printReport(mode, results, targets, pending);
 
 const durationS = round((Date.now() - startedAt.getTime()) / 1000, 1);
