@@ -278,8 +278,10 @@ export class ArchiveService {
         ...manifest.objects,
         { key: ref.manifestKey, versionId: ref.manifestVersionId },
       ];
-      for (const object of lockable) {
-        const actual = await this.store.getRetention(object);
+      // read at once, not one after another (six round trips to the store)
+      const retentions = await Promise.all(lockable.map((object) => this.store.getRetention(object)));
+      for (const [index, object] of lockable.entries()) {
+        const actual = retentions[index];
         if (!actual || actual.mode !== retention.mode) {
           problems.push(`${object.key}: no ${retention.mode} retention`);
         }

@@ -62,6 +62,8 @@ const FLOOR_SETTINGS = {
   partSizeBytes: 8 * 2 ** 20,
   partsInFlight: 2,
 };
+/** The gzip levels measured beside the service's (GZIP_LEVEL's comment in archive.service.ts). */
+const GZIP_LEVELS_COMPARED = [1, 3, 6];
 const TEST_LOCK = join(process.env['TMPDIR'] || tmpdir(), 'dialnexa-teardown-test.lock');
 
 const { values } = parseArgs({
@@ -213,6 +215,15 @@ async function measureFloor(run: ExportRun, ndjson: readonly Buffer[]): Promise<
     fetch[String(inFlight)] = await fetchFloor(simulator, run.workflowId, run.pages, inFlight);
   }
   const gzip = await gzipFloor(ndjson, FLOOR_SETTINGS.gzipLevel);
+  const gzipLevels: NonNullable<FloorResult['gzipLevels']> = {};
+  for (const level of GZIP_LEVELS_COMPARED) {
+    gzipLevels[String(level)] = level === FLOOR_SETTINGS.gzipLevel ? gzip : await gzipFloor(ndjson, level);
+  }
+  console.log(
+    `gzip alone by level: ${Object.entries(gzipLevels)
+      .map(([level, g]) => `${level}: ${g.seconds.toFixed(2)} s, ${(g.bytes / 1e6).toFixed(1)} MB`)
+      .join('; ')}`,
+  );
   const gzipUpload = await gzipUploadFloor(
     s3,
     s3Settings.bucket,
@@ -226,6 +237,7 @@ async function measureFloor(run: ExportRun, ndjson: readonly Buffer[]): Promise<
     fetch,
     serviceConcurrency,
     gzip,
+    gzipLevels,
     gzipUpload,
     seconds: Math.max(fetchAtService, gzipUpload.seconds),
   };

@@ -34,6 +34,8 @@ export interface FloorResult {
   /** The service's page concurrency, as measured, whose fetch floor the ratio uses. */
   serviceConcurrency: number;
   gzip: { seconds: number; bytes: number };
+  /** gzip alone at other levels (1, 3, 6), to choose the service's level with the figures in hand. */
+  gzipLevels?: Record<string, { seconds: number; bytes: number }>;
   gzipUpload: { seconds: number; bytes: number; parts: number };
   /** max(fetch at the service's concurrency, gzip + upload). */
   seconds: number;
