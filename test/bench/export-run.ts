@@ -26,8 +26,8 @@ import type { SimulatorProcess } from './simulator-process.ts';
 
 export const LEADS_PER_PAGE = 100;
 const POLL_MS = 250;
-const TERMINAL = new Set(['completed', 'failed', 'rejected', 'aborted']);
-const STEP_LINE = /^teardown (\S+): step (\w+) \(attempt (\d+)\)$/;
+export const TERMINAL = new Set(['completed', 'failed', 'rejected', 'aborted']);
+export const STEP_LINE = /^teardown (\S+): step (\w+) \(attempt (\d+)\)$/;
 
 export interface ExportRunSettings {
   simulator: SimulatorProcess;
@@ -277,7 +277,7 @@ export function maxOverlap(requests: readonly Pick<RecordedRequest, 'at' | 'done
   return most;
 }
 
-function parseLogLine(line: string): { time: number; msg: string } | null {
+export function parseLogLine(line: string): { time: number; msg: string } | null {
   try {
     const entry = JSON.parse(line) as { time?: unknown; msg?: unknown };
     if (typeof entry.time !== 'string' || typeof entry.msg !== 'string') return null;

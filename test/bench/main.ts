@@ -37,6 +37,7 @@ import {
   rateBudgetTable,
 } from './report.ts';
 import type { FloorResult, SizeResult, Target } from './report.ts';
+import { type ResumeRun, resumeTable, resumeTarget, runResume } from './resume-run.ts';
 import { SimulatorProcess } from './simulator-process.ts';
 import { shippedNodeOptions } from '../support/test-services.ts';
 
@@ -244,6 +245,10 @@ async function measureFloor(run: ExportRun, ndjson: readonly Buffer[]): Promise<
 }
 
 const results: SizeResult[] = [];
+/** The smallest size whose leads take more than one part (8 MiB of gzip: about 88,000 simulator leads). */
+const RESUME_MIN_LEADS = 100_000;
+let resume: ResumeRun | undefined;
+let resumeSkipped = '';
 const errors: Array<{ leads: number; message: string }> = [];
 try {
   for (const leads of sizes) {
@@ -288,6 +293,50 @@ try {
       console.error(`bench: ${label(leads)} leads failed: ${message}`);
       errors.push({ leads, message });
       break; // a larger size would fail the same way, only later
+    }
+  }
+  // the time a resume saves, on the largest size (its full export was just measured)
+  const largest = results.at(-1);
+  if (errors.length > 0 || !largest) resumeSkipped = 'the export sizes did not all run';
+  else if (largest.leads < RESUME_MIN_LEADS)
+    resumeSkipped = `needs a size of at least ${label(RESUME_MIN_LEADS)} leads (more than one 8 MiB part of gzip)`;
+  else {
+    console.log(`\n--- resume: ${label(largest.leads)} leads, SIGKILL at 90% once a part is recorded ---`);
+    try {
+      resume = await runResume(
+        {
+          simulator,
+          serviceEnv: serviceEnv(),
+          databaseUrl,
+          requesterKey: REQUESTER_KEY,
+          runId,
+          timeoutMs: 120_000 + largest.leads * 1.2,
+          fullExportSeconds: largest.run.seconds.export,
+        },
+        largest.leads,
+      );
+      // the resumed archive, read back like every other: N lines, N distinct ids
+      const { ndjson: resumedNdjson, ...resumedArchive } = await checkArchive(
+        s3,
+        resume.teardown,
+        largest.leads,
+      );
+      resumedNdjson.length = 0;
+      if (!resumedArchive.ok) {
+        console.log(`CORRECTNESS FAILURE (resumed archive): ${resumedArchive.problems.join('; ')}`);
+        errors.push({
+          leads: largest.leads,
+          message: `resumed archive: ${resumedArchive.problems.join('; ')}`,
+        });
+      }
+      console.log(
+        `resume: killed at ${resume.crashedAt.leadsExported} leads, resumed after ${resume.resumedAfter?.leads ?? '-'}, ` +
+          `export ${resume.resumedExportSeconds ?? '-'} s against ${resume.fullExportSeconds ?? '-'} s in full`,
+      );
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      console.error(`bench: the resume scenario failed: ${message}`);
+      errors.push({ leads: largest.leads, message: `resume: ${message}` });
     }
   }
 } finally {
@@ -400,6 +449,7 @@ const capacity = exportOnly ? undefined : checkCapacityPlan(mode === 'full' ? 7 
 
 const targets: Target[] = [
   ...evaluateTargets(mode, results),
+  resumeTarget(resume, resumeSkipped),
   ...(capacity ? capacityTargets(capacity) : []),
   ...(exportOnly ? [] : fleetTargets(fleets.rate, fleets.many)),
   ...(exportOnly ? [] : latencyTargets(latency)),
@@ -412,8 +462,9 @@ for (const failed of errors) {
   });
 }
 const pending = exportOnly
-  ? []
+  ? [resumeTable(resume, resumeSkipped)]
   : [
+      resumeTable(resume, resumeSkipped),
       rateBudgetTable([fleets.rate, fleets.many].filter((f) => f !== undefined)),
       apiLatencyTable(latency),
       capacityTable(capacity!),
@@ -462,6 +513,7 @@ writeFileSync(
         cpu: 'utime + stime of the service process from the POST to the end of the teardown',
       },
       sizes: results,
+      resume: resume ? { ...resume, teardown: undefined } : { skipped: resumeSkipped },
       fleets,
       latency,
       capacity,

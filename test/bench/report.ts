@@ -229,7 +229,6 @@ export function latencyTargets(run: LatencyRun | undefined): Target[] {
 /** Targets of issue 9 that this bench does not measure yet. */
 const PENDING_TARGETS = [
   'the settle poll costs O(1) requests per round (unit-tested in settle-waiter.spec.ts; no bench scenario)',
-  'resume at 90% of a 1M export from the last completed part (time saved)',
 ];
 
 export function evaluateTargets(mode: BenchMode, sizes: readonly SizeResult[]): Target[] {
