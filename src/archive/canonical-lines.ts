@@ -39,6 +39,8 @@ const MINUS = 0x2d;
 const ZERO = 0x30;
 const NINE = 0x39;
 const DOT = 0x2e;
+/** The deepest nesting scanned; deeper bodies are answered null. */
+const MAX_NESTING = 1_000;
 /** Bytes of a string looked at one by one before a native search for its end takes over. */
 const SHORT_STRING_BYTES = 24;
 /** Integers of up to 15 digits are exact doubles: JavaScript writes them back digit for digit. */
@@ -67,14 +69,15 @@ export function canonicalElements(
   try {
     return scanner.document();
   } catch (error) {
-    // RangeError: nested deeper than this stack goes (JSON.parse, which does not recurse, may not be)
-    if (error instanceof NotJson || error instanceof RangeError) return null;
+    if (error instanceof NotJson) return null;
     throw error;
   }
 }
 
 class Scanner {
   private i = 0;
+  /** Objects and arrays the cursor is in. */
+  private depth = 0;
   /**
    * What the element being scanned needs to become jsonText's: [start, end, replacement] triples,
    * in order (whitespace dropped, numbers spelt as JavaScript spells them; ASCII only).
@@ -204,9 +207,14 @@ class Scanner {
   private value(): void {
     const c = this.b[this.i];
     if (c === QUOTE) this.string();
-    else if (c === OPEN_BRACE) this.object();
-    else if (c === OPEN_BRACKET) this.array();
-    else if (c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)) this.number();
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      // deeper than this, the scan (which recurses, unlike JSON.parse) could run out of stack:
+      // such a lead is serialised the old way
+      if (++this.depth > MAX_NESTING) throw new NotJson();
+      if (c === OPEN_BRACE) this.object();
+      else this.array();
+      this.depth -= 1;
+    } else if (c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)) this.number();
     else if (c === 0x74) this.literal('true');
     else if (c === 0x66) this.literal('false');
     else if (c === 0x6e) this.literal('null');

@@ -200,6 +200,15 @@ export function resumeTarget(run: ResumeRun | undefined, reason: string): Target
   if (!run) return { name, status: 'NOT MEASURED', detail: reason };
   const whole = run.teardown.status === 'completed' && run.teardown.archive?.counts.leads === run.leads;
   const resumed = run.resumedAfter !== null && run.resumedAfter.leads > 0;
+  if (whole && !resumed && run.crashedAt.leadsExported >= run.leads) {
+    // the part's record landed once every lead was listed: the upload may have completed before
+    // the kill, and the takeover adopted the object instead of resuming it
+    return {
+      name,
+      status: 'NOT MEASURED',
+      detail: `the kill came too late (every lead was listed when the first part's record landed); the archive is whole`,
+    };
+  }
   return {
     name,
     status: whole && resumed ? 'PASS' : 'FAIL',
