@@ -62,27 +62,125 @@ export function canonicalElements(
   path: readonly string[],
 ): Array<Uint8Array | null> | null {
   if (!isUtf8(body)) return null;
-  const scanner = new Scanner(
-    body,
+  const finder = new ItemsFinder(
+    new Scanner(body),
     path.map((key) => Buffer.from(JSON.stringify(key), 'utf8')),
   );
   try {
-    return scanner.document();
+    return finder.document();
   } catch (error) {
     if (error instanceof NotJson) return null;
     throw error;
   }
 }
 
+/** Finds the items' array in a body and gives each element's line (Scanner reads the values). */
+class ItemsFinder {
+  constructor(
+    private readonly s: Scanner,
+    /** The keys as canonical JSON strings, quotes included. */
+    private readonly path: readonly Uint8Array[],
+  ) {}
+
+  document(): Array<Uint8Array | null> | null {
+    const b = this.s.b;
+    // a byte order mark is no part of the text (undici's body.text() drops it too)
+    if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) this.s.i = 3;
+    this.s.ws();
+    const found = this.find(0);
+    this.s.ws();
+    if (this.s.i !== b.length) throw new NotJson();
+    return found;
+  }
+
+  /** The value at the cursor, searched for the array at path[depth...]; scans past it. */
+  private find(depth: number): Array<Uint8Array | null> | null {
+    if (depth === this.path.length) {
+      if (this.s.b[this.s.i] !== OPEN_BRACKET) {
+        this.s.value();
+        return null;
+      }
+      return this.elements();
+    }
+    if (this.s.b[this.s.i] !== OPEN_BRACE) {
+      this.s.value();
+      return null;
+    }
+    const wanted = this.path[depth]!;
+    let found: Array<Uint8Array | null> | null = null;
+    this.s.i += 1;
+    this.s.ws();
+    if (this.s.b[this.s.i] === CLOSE_BRACE) {
+      this.s.i += 1;
+      return null;
+    }
+    for (;;) {
+      const keyStart = this.s.i;
+      this.s.string();
+      // an escaped key might spell the wanted one: where the array is is then not worth knowing
+      if (this.s.b.subarray(keyStart, this.s.i).includes(BACKSLASH)) throw new NotJson();
+      const matches = this.same(keyStart, this.s.i, wanted);
+      this.s.ws();
+      this.s.expect(COLON);
+      this.s.ws();
+      // the last occurrence of a repeated key is the one JSON.parse keeps
+      if (matches) found = this.find(depth + 1);
+      else this.s.value();
+      this.s.ws();
+      if (this.s.b[this.s.i] === CLOSE_BRACE) {
+        this.s.i += 1;
+        return found;
+      }
+      this.s.expect(COMMA);
+      this.s.ws();
+    }
+  }
+
+  /** The array at the cursor, element by element. */
+  private elements(): Array<Uint8Array | null> {
+    const b = this.s.b;
+    const out: Array<Uint8Array | null> = [];
+    this.s.i += 1;
+    this.s.ws();
+    if (b[this.s.i] === CLOSE_BRACKET) {
+      this.s.i += 1;
+      return out;
+    }
+    for (;;) {
+      const start = this.s.i;
+      this.s.canonical = true;
+      this.s.edits.length = 0;
+      this.s.value();
+      out.push(this.s.canonical ? withEdits(b, start, this.s.i, this.s.edits) : null);
+      this.s.ws();
+      if (b[this.s.i] === CLOSE_BRACKET) {
+        this.s.i += 1;
+        return out;
+      }
+      this.s.expect(COMMA);
+      this.s.ws();
+    }
+  }
+
+  /** Whether b[start, end) holds the bytes of `other`. */
+  private same(start: number, end: number, other: Uint8Array): boolean {
+    if (end - start !== other.length) return false;
+    const b = this.s.b;
+    for (let k = 0; k < other.length; k++) if (b[start + k] !== other[k]) return false;
+    return true;
+  }
+}
+
+/** Reads JSON values at a cursor, noting whether each is written as jsonText writes it. */
 class Scanner {
-  private i = 0;
+  i = 0;
   /** Objects and arrays the cursor is in. */
   private depth = 0;
   /**
    * What the element being scanned needs to become jsonText's: [start, end, replacement] triples,
    * in order (whitespace dropped, numbers spelt as JavaScript spells them; ASCII only).
    */
-  private readonly edits: Array<number | string> = [];
+  readonly edits: Array<number | string> = [];
   /**
    * The keys of the objects being scanned, innermost last: [start, end) of each key's text, in
    * keys[0, keysTop) (a stack reused rather than an array per object).
@@ -94,117 +192,11 @@ class Scanner {
   /** Where the next quote at or after the cursor is, once looked for. */
   private quote = -1;
   /** Cleared by anything not written as jsonText would write it, in the element being scanned. */
-  private canonical = true;
+  canonical = true;
 
-  constructor(
-    private readonly b: Uint8Array,
-    /** The keys as canonical JSON strings, quotes included. */
-    private readonly path: readonly Uint8Array[],
-  ) {}
+  constructor(readonly b: Uint8Array) {}
 
-  document(): Array<Uint8Array | null> | null {
-    const b = this.b;
-    // a byte order mark is no part of the text (undici's body.text() drops it too)
-    if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) this.i = 3;
-    this.ws();
-    const found = this.find(0);
-    this.ws();
-    if (this.i !== b.length) throw new NotJson();
-    return found;
-  }
-
-  /** The element's bytes b[start, end) with its edits made (a copy then, else a view). */
-  private line(start: number, end: number): Uint8Array {
-    const edits = this.edits;
-    if (edits.length === 0) return this.b.subarray(start, end);
-    let length = end - start;
-    for (let k = 0; k < edits.length; k += 3) {
-      length += (edits[k + 2] as string).length - ((edits[k + 1] as number) - (edits[k] as number));
-    }
-    const out = Buffer.allocUnsafe(length);
-    let from = start;
-    let to = 0;
-    for (let k = 0; k < edits.length; k += 3) {
-      const editStart = edits[k] as number;
-      out.set(this.b.subarray(from, editStart), to);
-      to += editStart - from;
-      to += out.write(edits[k + 2] as string, to, 'latin1');
-      from = edits[k + 1] as number;
-    }
-    out.set(this.b.subarray(from, end), to);
-    return out;
-  }
-
-  /** The value at the cursor, searched for the array at path[depth...]; scans past it. */
-  private find(depth: number): Array<Uint8Array | null> | null {
-    if (depth === this.path.length) {
-      if (this.b[this.i] !== OPEN_BRACKET) {
-        this.value();
-        return null;
-      }
-      return this.elements();
-    }
-    if (this.b[this.i] !== OPEN_BRACE) {
-      this.value();
-      return null;
-    }
-    const wanted = this.path[depth]!;
-    let found: Array<Uint8Array | null> | null = null;
-    this.i += 1;
-    this.ws();
-    if (this.b[this.i] === CLOSE_BRACE) {
-      this.i += 1;
-      return null;
-    }
-    for (;;) {
-      const keyStart = this.i;
-      this.string();
-      // an escaped key might spell the wanted one: where the array is is then not worth knowing
-      if (this.b.subarray(keyStart, this.i).includes(BACKSLASH)) throw new NotJson();
-      const matches = this.same(keyStart, this.i, wanted);
-      this.ws();
-      this.expect(COLON);
-      this.ws();
-      // the last occurrence of a repeated key is the one JSON.parse keeps
-      if (matches) found = this.find(depth + 1);
-      else this.value();
-      this.ws();
-      if (this.b[this.i] === CLOSE_BRACE) {
-        this.i += 1;
-        return found;
-      }
-      this.expect(COMMA);
-      this.ws();
-    }
-  }
-
-  /** The array at the cursor, element by element. */
-  private elements(): Array<Uint8Array | null> {
-    const b = this.b;
-    const out: Array<Uint8Array | null> = [];
-    this.i += 1;
-    this.ws();
-    if (b[this.i] === CLOSE_BRACKET) {
-      this.i += 1;
-      return out;
-    }
-    for (;;) {
-      const start = this.i;
-      this.canonical = true;
-      this.edits.length = 0;
-      this.value();
-      out.push(this.canonical ? this.line(start, this.i) : null);
-      this.ws();
-      if (b[this.i] === CLOSE_BRACKET) {
-        this.i += 1;
-        return out;
-      }
-      this.expect(COMMA);
-      this.ws();
-    }
-  }
-
-  private value(): void {
+  value(): void {
     const c = this.b[this.i];
     if (c === QUOTE) this.string();
     else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
@@ -290,7 +282,7 @@ class Scanner {
    * A string at the cursor (its opening quote), checked for JSON.stringify's escapes. Raw control
    * characters are not looked for: the body is one JSON.parse accepted, which refuses them.
    */
-  private string(): void {
+  string(): void {
     const b = this.b;
     let i = this.i + 1;
     // most strings (keys above all) are short: a few bytes looked at here cost less than a call
@@ -339,35 +331,10 @@ class Scanner {
       if (e !== 0x75) throw new NotJson();
       const unit = hex4(b, i + 2);
       if (unit < 0) throw new NotJson();
-      if (!this.canonicalUnitEscape(b, i, unit)) this.canonical = false;
+      if (!canonicalUnitEscape(b, i, unit)) this.canonical = false;
       i += 6;
     }
     this.i = i + 1;
-  }
-
-  /** Whether JSON.stringify writes the code unit `unit` as the `\uXXXX` escape at `at`. */
-  private canonicalUnitEscape(b: Uint8Array, at: number, unit: number): boolean {
-    if (!isLowerHex(b, at + 2)) return false;
-    if (unit < 0x20) {
-      // these five have short forms; JSON.stringify uses them
-      return unit !== 0x08 && unit !== 0x09 && unit !== 0x0a && unit !== 0x0c && unit !== 0x0d;
-    }
-    if (unit >= 0xd800 && unit <= 0xdbff) {
-      // a high surrogate is escaped only when no low one follows it
-      return !(b[at + 6] === BACKSLASH && b[at + 7] === 0x75 && isLowSurrogate(hex4(b, at + 8)));
-    }
-    if (unit >= 0xdc00 && unit <= 0xdfff) {
-      // a low surrogate is escaped only when it follows no high one (an escaped high one, since
-      // valid UTF-8 holds no surrogate)
-      return !(
-        at >= 6 &&
-        b[at - 6] === BACKSLASH &&
-        b[at - 5] === 0x75 &&
-        isHighSurrogate(hex4(b, at - 4)) &&
-        !escapedBackslash(b, at - 6)
-      );
-    }
-    return false;
   }
 
   private number(): void {
@@ -409,13 +376,13 @@ class Scanner {
     this.i += word.length;
   }
 
-  private expect(byte: number): void {
+  expect(byte: number): void {
     if (this.b[this.i] !== byte) throw new NotJson();
     this.i += 1;
   }
 
   /** Skips whitespace, which jsonText does not write. */
-  private ws(): void {
+  ws(): void {
     const b = this.b;
     let i = this.i;
     if (i >= b.length || b[i]! > 0x20) return; // most often: no whitespace
@@ -425,14 +392,57 @@ class Scanner {
       this.i = i;
     }
   }
+}
 
-  /** Whether b[start, end) holds the bytes of `other`. */
-  private same(start: number, end: number, other: Uint8Array): boolean {
-    if (end - start !== other.length) return false;
-    const b = this.b;
-    for (let k = 0; k < other.length; k++) if (b[start + k] !== other[k]) return false;
-    return true;
+/** b[start, end) with `edits` made (a copy then, else a view of `b`). */
+function withEdits(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  edits: ReadonlyArray<number | string>,
+): Uint8Array {
+  if (edits.length === 0) return b.subarray(start, end);
+  let length = end - start;
+  for (let k = 0; k < edits.length; k += 3) {
+    length += (edits[k + 2] as string).length - ((edits[k + 1] as number) - (edits[k] as number));
   }
+  const out = Buffer.allocUnsafe(length);
+  let from = start;
+  let to = 0;
+  for (let k = 0; k < edits.length; k += 3) {
+    const editStart = edits[k] as number;
+    out.set(b.subarray(from, editStart), to);
+    to += editStart - from;
+    to += out.write(edits[k + 2] as string, to, 'latin1');
+    from = edits[k + 1] as number;
+  }
+  out.set(b.subarray(from, end), to);
+  return out;
+}
+
+/** Whether JSON.stringify writes the code unit `unit` as the `\uXXXX` escape at `at`. */
+function canonicalUnitEscape(b: Uint8Array, at: number, unit: number): boolean {
+  if (!isLowerHex(b, at + 2)) return false;
+  if (unit < 0x20) {
+    // these five have short forms; JSON.stringify uses them
+    return unit !== 0x08 && unit !== 0x09 && unit !== 0x0a && unit !== 0x0c && unit !== 0x0d;
+  }
+  if (unit >= 0xd800 && unit <= 0xdbff) {
+    // a high surrogate is escaped only when no low one follows it
+    return !(b[at + 6] === BACKSLASH && b[at + 7] === 0x75 && isLowSurrogate(hex4(b, at + 8)));
+  }
+  if (unit >= 0xdc00 && unit <= 0xdfff) {
+    // a low surrogate is escaped only when it follows no high one (an escaped high one, since
+    // valid UTF-8 holds no surrogate)
+    return !(
+      at >= 6 &&
+      b[at - 6] === BACKSLASH &&
+      b[at - 5] === 0x75 &&
+      isHighSurrogate(hex4(b, at - 4)) &&
+      !escapedBackslash(b, at - 6)
+    );
+  }
+  return false;
 }
 
 /** Uint8Array's own, a builtin: Buffer's goes through more JavaScript per call. */
