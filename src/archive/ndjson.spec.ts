@@ -35,6 +35,7 @@ function encode(
   records: unknown[],
   batchBytes?: number,
   digest?: LeadsDigest,
+  canonical: Array<Uint8Array | null> = [],
 ): { bytes: Buffer; batches: Buffer[]; lines: string[] } {
   const lines: string[] = [];
   const sut = new NdjsonEncoder((line) => {
@@ -42,8 +43,8 @@ function encode(
     digest?.addLine(line);
   }, batchBytes);
   const batches: Buffer[] = [];
-  for (const record of records) {
-    const full = sut.add(record);
+  for (const [i, record] of records.entries()) {
+    const full = sut.add(record, canonical[i]);
     if (full) batches.push(Buffer.from(full)); // copied: the test also checks nothing is rewritten
   }
   const rest = sut.flush();
@@ -84,6 +85,27 @@ describe(NdjsonEncoder.name, () => {
             .slice(0, -1)
             .map((line) => JSON.parse(line) as unknown);
           expect(back.every((value, i) => sameJson(value, records[i]))).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("writes the same bytes and lines from a record's canonical bytes as from the record", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(anyRecord, fc.boolean()), { maxLength: 30 }),
+        fc.integer({ min: 1, max: 300 }),
+        (pairs, batch) => {
+          const records = pairs.map(([record]) => record);
+          // a poisoned record beside its bytes: the bytes, not the record, must be written
+          const given = pairs.map(([record, take]) => (take ? Buffer.from(jsonText(record), 'utf8') : null));
+          const poisoned = records.map((record, i) => (given[i] ? { poisoned: true } : record));
+          const fromRecords = encode(records, batch);
+          const fromBytes = encode(poisoned, batch, undefined, given);
+          // (batches may be cut elsewhere: a record's text reserves room for its worst-case UTF-8)
+          expect(fromBytes.lines).toEqual(fromRecords.lines);
+          expect(fromBytes.bytes.equals(fromRecords.bytes)).toBe(true);
         },
       ),
       { numRuns: 300 },

@@ -36,8 +36,13 @@ export class NdjsonEncoder {
     }
   }
 
-  /** Adds one record (as `jsonText` writes it, -0 kept); returns a full batch when this filled one. */
-  add(record: unknown): Buffer | null {
+  /**
+   * Adds one record (as `jsonText` writes it, -0 kept); returns a full batch when this filled one.
+   * `canonical`, when given, is that text's UTF-8 bytes already (canonical-lines.ts): copied as
+   * they are instead.
+   */
+  add(record: unknown, canonical?: Uint8Array | null): Buffer | null {
+    if (canonical) return this.addBytes(canonical);
     const text = jsonText(record);
     const room = text.length * MAX_UTF8_PER_UNIT + 1;
     let full: Buffer | null = null;
@@ -45,6 +50,18 @@ export class NdjsonEncoder {
     const start = this.used;
     // JSON text holds no lone surrogate (JSON.stringify escapes them): UTF-8 encodes it losslessly
     const end = start + this.batch.write(text, start, 'utf8');
+    this.batch[end] = NEWLINE;
+    this.used = end + 1;
+    this.onLine(this.batch.subarray(start, this.used));
+    return full;
+  }
+
+  private addBytes(line: Uint8Array): Buffer | null {
+    let full: Buffer | null = null;
+    if (this.used + line.length + 1 > this.batch.length) full = this.take(line.length + 1);
+    const start = this.used;
+    this.batch.set(line, start);
+    const end = start + line.length;
     this.batch[end] = NEWLINE;
     this.used = end + 1;
     this.onLine(this.batch.subarray(start, this.used));

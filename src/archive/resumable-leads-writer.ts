@@ -11,7 +11,8 @@ import type { PartBufferPool } from './part-buffer-pool.js';
 
 /** Distinct leads, a page at a time, from a given page on, with their de-duplication state. */
 export interface ResumableLeads {
-  pages: AsyncIterable<{ page: number; leads: JsonObject[] }>;
+  /** `lines`, when given: beside each lead, its line's bytes (without `\n`) or null (see NdjsonEncoder.add). */
+  pages: AsyncIterable<{ page: number; leads: JsonObject[]; lines?: Array<Uint8Array | null> }>;
   /** The seeds of the de-duplication fingerprints. */
   seeds: [number, number];
   /** The fingerprints the leads yielded since the last call added: recorded with each part. */
@@ -156,8 +157,9 @@ export class ResumableLeadsWriter {
           );
         }
         member ??= await Member.open(this.pool, this.partSizeBytes, this.gzipLevel, options.signal);
-        for (const lead of page.leads) {
-          const full = encoder.add(lead);
+        const lines = page.lines;
+        for (let index = 0; index < page.leads.length; index++) {
+          const full = encoder.add(page.leads[index], lines?.[index]);
           if (full) await member.write(full, encoder);
         }
         records += page.leads.length;

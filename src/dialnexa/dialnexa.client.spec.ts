@@ -181,9 +181,31 @@ describe(DialnexaClient.name, () => {
         },
       });
 
-      await expect(collect(sut.pages(WF, 'leads'))).resolves.toEqual([
-        { items: [lead], meta: { page: 1, limit: 100, total: 1, totalPages: 1 }, page: 1 },
+      const pages = await collect(sut.pages(WF, 'leads'));
+      expect(pages).toEqual([
+        {
+          items: [lead],
+          meta: { page: 1, limit: 100, total: 1, totalPages: 1 },
+          page: 1,
+          raw: { body: expect.any(Uint8Array) as unknown, itemsPath: ['data'] },
+        },
       ]);
+      // the body as served, where the archive finds each lead's bytes
+      expect(JSON.parse(Buffer.from(pages[0]!.raw!.body).toString('utf8'))).toMatchObject({ data: [lead] });
+    });
+
+    it('says where the items of a list enveloped twice are, for the archive to find their bytes', async () => {
+      const { sut, answer } = build();
+      answer('GET', page(1), {
+        status: 200,
+        body: {
+          statusCode: 200,
+          data: { data: [buildLead()], meta: { page: 1, limit: 100, total: 1, totalPages: 1 } },
+        },
+      });
+
+      const [first] = await collect(sut.pages(WF, 'leads'));
+      expect(first?.raw?.itemsPath).toEqual(['data', 'data']);
     });
 
     it('unwraps an enveloped list whose data is {data, meta}', async () => {

@@ -114,6 +114,8 @@ interface Reply {
   status: number;
   headers: Dispatcher.ResponseData['headers'];
   text: string;
+  /** The body's bytes, of which `text` is the UTF-8 decoding (without a byte order mark). */
+  bytes: Uint8Array;
 }
 
 const PAGE_LIMIT = 100;
@@ -168,11 +170,17 @@ function num(value: unknown): number | undefined {
  * The `{statusCode, message, data}` envelope of DialNexa's second API description, when present.
  * A plain resource never has both a numeric `statusCode` and a `data` key.
  */
-function unwrap(body: unknown): { payload: unknown; outerMeta: unknown } {
+function unwrap(body: unknown): { payload: unknown; outerMeta: unknown; payloadPath: string[] } {
   if (isObject(body) && typeof body.statusCode === 'number' && 'data' in body) {
-    return { payload: body.data, outerMeta: body.meta };
+    return { payload: body.data, outerMeta: body.meta, payloadPath: ['data'] };
   }
-  return { payload: body, outerMeta: undefined };
+  return { payload: body, outerMeta: undefined, payloadPath: [] };
+}
+
+/** A body as text, decoded as undici's `body.text()` does (UTF-8, a byte order mark dropped). */
+function utf8Text(bytes: Uint8Array): string {
+  const start = bytes.length > 2 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8', start);
 }
 
 /**
@@ -297,7 +305,10 @@ export class DialnexaClient implements OnApplicationShutdown {
     };
     const reply = await this.send(call);
     if (reply.status < 200 || reply.status >= 300) throw this.statusError(call, reply);
-    return () => ({ ...this.parseList(call, reply, page), page });
+    return () => {
+      const { items, meta, itemsPath } = this.parseList(call, reply, page);
+      return { items, meta, page, raw: { body: reply.bytes, itemsPath } };
+    };
   }
 
   /** Nodes or edges, which are few: the whole list in memory. `total` is DialNexa's own count. */
@@ -566,23 +577,26 @@ export class DialnexaClient implements OnApplicationShutdown {
     call: Call,
     reply: Reply,
     page: number,
-  ): { items: JsonObject[]; meta: PageMeta | undefined } {
-    const { payload, outerMeta } = unwrap(this.parseJson(call, reply));
+  ): { items: JsonObject[]; meta: PageMeta | undefined; itemsPath: string[] } {
+    const { payload, outerMeta, payloadPath } = unwrap(this.parseJson(call, reply));
     let items: unknown;
     let meta: unknown;
+    let itemsPath: string[];
     if (Array.isArray(payload)) {
       items = payload;
       meta = outerMeta;
+      itemsPath = payloadPath;
     } else if (isObject(payload) && Array.isArray(payload.data)) {
       items = payload.data;
       meta = payload.meta ?? outerMeta;
+      itemsPath = [...payloadPath, 'data'];
     } else {
       throw badResponseError(call, reply.status, 'is not a list');
     }
     const list = items as unknown[];
     if (!list.every(isObject))
       throw badResponseError(call, reply.status, 'lists something that is not an object');
-    return { items: list, meta: this.parseMeta(call, reply, meta, page) };
+    return { items: list, meta: this.parseMeta(call, reply, meta, page), itemsPath };
   }
 
   private parseMeta(call: Call, reply: Reply, meta: unknown, page: number): PageMeta | undefined {
@@ -705,15 +719,15 @@ export class DialnexaClient implements OnApplicationShutdown {
       headersTimeout: this.config.headersTimeoutMs,
       bodyTimeout: this.config.bodyTimeoutMs,
     });
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await response.body.text();
+      bytes = await response.body.bytes();
     } catch (error) {
       // the answer of a cancel or delete is its status; its body only ever feeds an error message
       if (call.method === 'GET' || call.signal?.aborted) throw error;
       this.logger.warn(`${call.method} ${call.path} ${response.statusCode}: body unreadable`);
-      text = '';
+      bytes = new Uint8Array(0);
     }
-    return { status: response.statusCode, headers: response.headers, text };
+    return { status: response.statusCode, headers: response.headers, text: utf8Text(bytes), bytes };
   }
 }

@@ -15,6 +15,11 @@ export interface ListPage {
   meta: PageMeta | undefined;
   /** The page number that was asked for (1-based). */
   page: number;
+  /**
+   * The body as served, and where in it the items are (the object keys leading to their array):
+   * lets the archive copy a lead's bytes instead of serialising it again (canonical-lines.ts).
+   */
+  raw?: { body: Uint8Array; itemsPath: readonly string[] };
 }
 
 /** The per-workflow collections the archive reads. */

@@ -32,6 +32,34 @@ describe(LeadCollector.name, () => {
     expect(sut.duplicates).toBe(1);
   });
 
+  it("hands on each distinct lead's bytes from the page's body, in line with the leads", async () => {
+    const body = (items: unknown[]) => Buffer.from(JSON.stringify({ data: items, meta: { total: 3 } }));
+    const first = [lead('a'), lead('b')];
+    // `c` is served with an escape JSON.stringify does not write: no bytes for it
+    const second = Buffer.from(`{"data":[${JSON.stringify(lead('b'))},{"id":"\\u0063"}],"meta":{"total":3}}`);
+    const sut = new LeadCollector(
+      pagesOf(
+        { items: first, meta: { total: 3 }, raw: { body: body(first), itemsPath: ['data'] } },
+        { items: [lead('b'), { id: 'c' }], meta: { total: 3 }, raw: { body: second, itemsPath: ['data'] } },
+      ),
+    );
+    const pages = [];
+    for await (const page of sut.distinctPages()) pages.push(page);
+    const text = (line: Uint8Array | null | undefined) => (line ? Buffer.from(line).toString('utf8') : line);
+    expect(pages[0]?.lines?.map(text)).toEqual([JSON.stringify(lead('a')), JSON.stringify(lead('b'))]);
+    expect(pages[1]?.leads).toEqual([{ id: 'c' }]);
+    expect(pages[1]?.lines?.map(text)).toEqual([null]);
+  });
+
+  it('hands on no bytes when the body does not line up with the parsed items', async () => {
+    const items = [lead('a')];
+    const body = Buffer.from(JSON.stringify({ data: [...items, lead('x')], meta: { total: 1 } }));
+    const sut = new LeadCollector(pagesOf({ items, meta: { total: 1 }, raw: { body, itemsPath: ['data'] } }));
+    const pages = [];
+    for await (const page of sut.distinctPages()) pages.push(page);
+    expect(pages[0]).toEqual({ page: 1, leads: items });
+  });
+
   it('fails, retryably, when a lead was skipped between pages', async () => {
     const sut = new LeadCollector(
       pagesOf({ items: [lead('a')], meta: { total: 2 } }, { items: [], meta: { total: 2 } }),

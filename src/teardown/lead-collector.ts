@@ -1,5 +1,6 @@
 import { DomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
+import { canonicalElements } from '../archive/canonical-lines.js';
 import type { OpenLeads } from '../archive/resumable-leads-writer.js';
 import { type IdSet, LeadIdSet } from './lead-id-set.js';
 
@@ -8,12 +9,19 @@ export interface LeadPage {
   meta: { total: number } | undefined;
   /** The page number; pages are read in order. */
   page?: number;
+  /** The body as served and the keys leading to the items' array in it (see ListPage). */
+  raw?: { body: Uint8Array; itemsPath: readonly string[] };
 }
 
 /** The leads of one page not listed before, and the page's number. */
 export interface DistinctLeadPage {
   page: number;
   leads: JsonObject[];
+  /**
+   * Beside each lead, when the page's body had it in that form: its bytes as the archive writes
+   * it (`jsonText`, see canonical-lines.ts), or null. Absent when no lead's bytes were taken.
+   */
+  lines?: Array<Uint8Array | null>;
 }
 
 /**
@@ -55,11 +63,13 @@ export class LeadCollector {
     for await (const page of this.pages) {
       number = page.page ?? number + 1;
       const leads: JsonObject[] = [];
+      const canonical = canonicalLines(page);
+      const lines: Array<Uint8Array | null> | undefined = canonical ? [] : undefined;
       if (page.meta) {
         if (this.reportedTotal === null) this.seen.reserve(page.meta.total);
         this.reportedTotal = page.meta.total;
       }
-      for (const lead of page.items) {
+      for (const [index, lead] of page.items.entries()) {
         const id = typeof lead['id'] === 'string' ? lead['id'] : null;
         if (id === null) {
           throw new DomainError('UPSTREAM_BAD_RESPONSE', 'DialNexa listed a lead without an id', {
@@ -71,8 +81,9 @@ export class LeadCollector {
           continue;
         }
         leads.push(lead);
+        lines?.push(canonical![index]!);
       }
-      yield { page: number, leads };
+      yield lines ? { page: number, leads, lines } : { page: number, leads };
     }
     if (this.reportedTotal !== null && this.seen.size < this.reportedTotal) {
       throw new DomainError(
@@ -82,6 +93,14 @@ export class LeadCollector {
       );
     }
   }
+}
+
+/** The archive's bytes of each item of the page, where its body has them (else null), in order. */
+function canonicalLines(page: LeadPage): Array<Uint8Array | null> | null {
+  if (!page.raw) return null;
+  const lines = canonicalElements(page.raw.body, page.raw.itemsPath);
+  // what JSON.parse made of the body decides: bytes that do not line up with its items are unused
+  return lines !== null && lines.length === page.items.length ? lines : null;
 }
 
 /**

@@ -9,6 +9,9 @@
  * lines are missing (their wording changed), the times fall back to the `progress.step`
  * transitions seen by polling the teardown resource, to within the polling interval.
  */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ServiceProcess, sleep } from '../support/test-services.ts';
 import type { RecordedRequest } from '../simulator/dialnexa-simulator.ts';
 import {
@@ -23,8 +26,8 @@ import type { SimulatorProcess } from './simulator-process.ts';
 
 export const LEADS_PER_PAGE = 100;
 const POLL_MS = 250;
-const TERMINAL = new Set(['completed', 'failed', 'rejected', 'aborted']);
-const STEP_LINE = /^teardown (\S+): step (\w+) \(attempt (\d+)\)$/;
+export const TERMINAL = new Set(['completed', 'failed', 'rejected', 'aborted']);
+export const STEP_LINE = /^teardown (\S+): step (\w+) \(attempt (\d+)\)$/;
 
 export interface ExportRunSettings {
   simulator: SimulatorProcess;
@@ -181,6 +184,12 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
     const peak = peakRssMb(pid);
     const requests = await simulator.requests();
     const cpuProfile = await inspector?.stopProfiling();
+    if (cpuProfile) {
+      // the whole profile, for Chrome DevTools or `speedscope`: too big for bench/results/
+      const file = join(tmpdir(), `dialnexa-teardown-bench-${settings.runId}-${leads}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(cpuProfile));
+      console.log(`bench: CPU profile of the service written to ${file}`);
+    }
     const heapAtEnd = await inspector?.heap();
 
     const logged = ['export', 'verify', 'audit'].every((step) => stepStarts.has(step));
@@ -268,7 +277,7 @@ export function maxOverlap(requests: readonly Pick<RecordedRequest, 'at' | 'done
   return most;
 }
 
-function parseLogLine(line: string): { time: number; msg: string } | null {
+export function parseLogLine(line: string): { time: number; msg: string } | null {
   try {
     const entry = JSON.parse(line) as { time?: unknown; msg?: unknown };
     if (typeof entry.time !== 'string' || typeof entry.msg !== 'string') return null;

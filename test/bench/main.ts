@@ -37,6 +37,7 @@ import {
   rateBudgetTable,
 } from './report.ts';
 import type { FloorResult, SizeResult, Target } from './report.ts';
+import { type ResumeRun, resumeTable, resumeTarget, runResume } from './resume-run.ts';
 import { SimulatorProcess } from './simulator-process.ts';
 import { shippedNodeOptions } from '../support/test-services.ts';
 
@@ -62,6 +63,8 @@ const FLOOR_SETTINGS = {
   partSizeBytes: 8 * 2 ** 20,
   partsInFlight: 2,
 };
+/** The gzip levels measured beside the service's (GZIP_LEVEL's comment in archive.service.ts). */
+const GZIP_LEVELS_COMPARED = [1, 3, 6];
 const TEST_LOCK = join(process.env['TMPDIR'] || tmpdir(), 'dialnexa-teardown-test.lock');
 
 const { values } = parseArgs({
@@ -70,6 +73,7 @@ const { values } = parseArgs({
     sizes: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'service-node-options': { type: 'string' },
+    only: { type: 'string' },
   },
   strict: true,
 });
@@ -78,8 +82,16 @@ const sizes = values.sizes ? parseSizes(values.sizes) : values.quick ? QUICK_SIZ
 /** Experiments only (say, --max-old-space-size): the figures are then not the service's own. */
 const serviceNodeOptions = values['service-node-options'];
 const profile = values.profile;
+/** `--only export`: the export sizes alone (no fleets, API latency or capacity model), for development. */
+const only = values.only;
+if (only !== undefined && only !== 'export') die(`--only accepts "export", got ${only}`);
+const exportOnly = only === 'export';
 /** Figures from a service run other than as shipped: kept apart, never quoted as the bench's. */
-const variant = [profile ? 'profiled' : '', serviceNodeOptions ? 'node-options' : ''].filter(Boolean);
+const variant = [
+  profile ? 'profiled' : '',
+  serviceNodeOptions ? 'node-options' : '',
+  exportOnly ? 'export-only' : '',
+].filter(Boolean);
 
 function parseSizes(text: string): number[] {
   const parsed = text.split(',').map((part) => Number(part.trim()));
@@ -204,6 +216,15 @@ async function measureFloor(run: ExportRun, ndjson: readonly Buffer[]): Promise<
     fetch[String(inFlight)] = await fetchFloor(simulator, run.workflowId, run.pages, inFlight);
   }
   const gzip = await gzipFloor(ndjson, FLOOR_SETTINGS.gzipLevel);
+  const gzipLevels: NonNullable<FloorResult['gzipLevels']> = {};
+  for (const level of GZIP_LEVELS_COMPARED) {
+    gzipLevels[String(level)] = level === FLOOR_SETTINGS.gzipLevel ? gzip : await gzipFloor(ndjson, level);
+  }
+  console.log(
+    `gzip alone by level: ${Object.entries(gzipLevels)
+      .map(([level, g]) => `${level}: ${g.seconds.toFixed(2)} s, ${(g.bytes / 1e6).toFixed(1)} MB`)
+      .join('; ')}`,
+  );
   const gzipUpload = await gzipUploadFloor(
     s3,
     s3Settings.bucket,
@@ -217,12 +238,17 @@ async function measureFloor(run: ExportRun, ndjson: readonly Buffer[]): Promise<
     fetch,
     serviceConcurrency,
     gzip,
+    gzipLevels,
     gzipUpload,
     seconds: Math.max(fetchAtService, gzipUpload.seconds),
   };
 }
 
 const results: SizeResult[] = [];
+/** The smallest size whose leads take more than one part (8 MiB of gzip: about 88,000 simulator leads). */
+const RESUME_MIN_LEADS = 100_000;
+let resume: ResumeRun | undefined;
+let resumeSkipped = '';
 const errors: Array<{ leads: number; message: string }> = [];
 try {
   for (const leads of sizes) {
@@ -269,6 +295,50 @@ try {
       break; // a larger size would fail the same way, only later
     }
   }
+  // the time a resume saves, on the largest size (its full export was just measured)
+  const largest = results.at(-1);
+  if (errors.length > 0 || !largest) resumeSkipped = 'the export sizes did not all run';
+  else if (largest.leads < RESUME_MIN_LEADS)
+    resumeSkipped = `needs a size of at least ${label(RESUME_MIN_LEADS)} leads (more than one 8 MiB part of gzip)`;
+  else {
+    console.log(`\n--- resume: ${label(largest.leads)} leads, SIGKILL at 90% once a part is recorded ---`);
+    try {
+      resume = await runResume(
+        {
+          simulator,
+          serviceEnv: serviceEnv(),
+          databaseUrl,
+          requesterKey: REQUESTER_KEY,
+          runId,
+          timeoutMs: 120_000 + largest.leads * 1.2,
+          fullExportSeconds: largest.run.seconds.export,
+        },
+        largest.leads,
+      );
+      // the resumed archive, read back like every other: N lines, N distinct ids
+      const { ndjson: resumedNdjson, ...resumedArchive } = await checkArchive(
+        s3,
+        resume.teardown,
+        largest.leads,
+      );
+      resumedNdjson.length = 0;
+      if (!resumedArchive.ok) {
+        console.log(`CORRECTNESS FAILURE (resumed archive): ${resumedArchive.problems.join('; ')}`);
+        errors.push({
+          leads: largest.leads,
+          message: `resumed archive: ${resumedArchive.problems.join('; ')}`,
+        });
+      }
+      console.log(
+        `resume: killed at ${resume.crashedAt.leadsExported} leads, resumed after ${resume.resumedAfter?.leads ?? '-'}, ` +
+          `export ${resume.resumedExportSeconds ?? '-'} s against ${resume.fullExportSeconds ?? '-'} s in full`,
+      );
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      console.error(`bench: the resume scenario failed: ${message}`);
+      errors.push({ leads: largest.leads, message: `resume: ${message}` });
+    }
+  }
 } finally {
   await simulator.stop();
 }
@@ -281,7 +351,7 @@ try {
  */
 const RATE_LIMIT = { count: 600, windowMs: 10_000 };
 const fleets: { rate?: FleetRun; many?: FleetRun } = {};
-if (errors.length === 0) {
+if (errors.length === 0 && !exportOnly) {
   const limited = await new SimulatorProcess({
     rateLimit: `${RATE_LIMIT.count}/${RATE_LIMIT.windowMs}`,
     maxTranscriptLength: MAX_TRANSCRIPT_LENGTH,
@@ -339,7 +409,7 @@ if (errors.length === 0) {
 
 /** The REST API under load, last: its POSTs leave queued teardowns behind in the bench's database. */
 let latency: LatencyRun | undefined;
-if (errors.length === 0) {
+if (errors.length === 0 && !exportOnly) {
   console.log('\n--- API latency ---');
   const unlimited = await new SimulatorProcess({
     rateLimit: NO_RATE_LIMIT,
@@ -375,13 +445,14 @@ if (errors.length === 0) {
 }
 
 /** docs/capacity.md's claims against the model of the queue and the shared rate budget. */
-const capacity = checkCapacityPlan(mode === 'full' ? 7 : 2);
+const capacity = exportOnly ? undefined : checkCapacityPlan(mode === 'full' ? 7 : 2);
 
 const targets: Target[] = [
   ...evaluateTargets(mode, results),
-  ...capacityTargets(capacity),
-  ...fleetTargets(fleets.rate, fleets.many),
-  ...latencyTargets(latency),
+  resumeTarget(resume, resumeSkipped),
+  ...(capacity ? capacityTargets(capacity) : []),
+  ...(exportOnly ? [] : fleetTargets(fleets.rate, fleets.many)),
+  ...(exportOnly ? [] : latencyTargets(latency)),
 ];
 for (const failed of errors) {
   targets.unshift({
@@ -390,11 +461,14 @@ for (const failed of errors) {
     detail: failed.message.split('\n')[0]!,
   });
 }
-const pending = [
-  rateBudgetTable([fleets.rate, fleets.many].filter((f) => f !== undefined)),
-  apiLatencyTable(latency),
-  capacityTable(capacity),
-];
+const pending = exportOnly
+  ? [resumeTable(resume, resumeSkipped)]
+  : [
+      resumeTable(resume, resumeSkipped),
+      rateBudgetTable([fleets.rate, fleets.many].filter((f) => f !== undefined)),
+      apiLatencyTable(latency),
+      capacityTable(capacity!),
+    ];
 printReport(mode, results, targets, pending);
 
 const durationS = round((Date.now() - startedAt.getTime()) / 1000, 1);
@@ -439,6 +513,7 @@ writeFileSync(
         cpu: 'utime + stime of the service process from the POST to the end of the teardown',
       },
       sizes: results,
+      resume: resume ? { ...resume, teardown: undefined } : { skipped: resumeSkipped },
       fleets,
       latency,
       capacity,
