@@ -45,6 +45,8 @@ const MAX_NESTING = 1_000;
 const SHORT_STRING_BYTES = 24;
 /** Integers of up to 15 digits are exact doubles: JavaScript writes them back digit for digit. */
 const EXACT_INTEGER_DIGITS = 15;
+/** Keys of an object compared with each other one by one; more go into a set. */
+const PAIRWISE_KEYS = 16;
 /** The largest array index, 2^32 - 2: a key that spells one is enumerated before the others. */
 const MAX_ARRAY_INDEX = 4_294_967_294;
 
@@ -222,9 +224,11 @@ class Scanner {
       return;
     }
     // where each key's text starts and ends, to find a repeated one: this object's are
-    // keys[base...], above those of the objects it is nested in
+    // keys[base...], above those of the objects it is nested in; past a few, a set of them (each
+    // key against every earlier one is quadratic: 10 s of the event loop for 30,000 keys)
     const keys = this.keys;
     const base = this.keysTop;
+    let many: Set<string> | null = null;
     // array indices come first, in ascending order, as V8 enumerates them
     let lastIndex = -1;
     for (;;) {
@@ -236,12 +240,22 @@ class Scanner {
         if (index === -1) lastIndex = Infinity;
         else if (index > lastIndex) lastIndex = index;
         else this.canonical = false;
-        for (let k = base; k < this.keysTop && this.canonical; k += 2) {
-          if (sameBytes(b, keyStart, keyEnd, keys[k]!, keys[k + 1]!)) this.canonical = false;
+        if (many === null && this.keysTop - base < 2 * PAIRWISE_KEYS) {
+          for (let k = base; k < this.keysTop && this.canonical; k += 2) {
+            if (sameBytes(b, keyStart, keyEnd, keys[k]!, keys[k + 1]!)) this.canonical = false;
+          }
+          keys[this.keysTop] = keyStart;
+          keys[this.keysTop + 1] = keyEnd;
+          this.keysTop += 2;
+        } else {
+          if (many === null) {
+            many = new Set();
+            for (let k = base; k < this.keysTop; k += 2) many.add(latin1(b, keys[k]!, keys[k + 1]!));
+          }
+          const key = latin1(b, keyStart, keyEnd); // one string per byte sequence
+          if (many.has(key)) this.canonical = false;
+          else many.add(key);
         }
-        keys[this.keysTop] = keyStart;
-        keys[this.keysTop + 1] = keyEnd;
-        this.keysTop += 2;
       }
       this.ws();
       this.expect(COLON);
@@ -362,7 +376,7 @@ class Scanner {
     const digits = intEnd - start - (b[start] === MINUS ? 1 : 0);
     // an integer JavaScript writes digit for digit (-0 included: jsonText keeps it)
     if (i === intEnd && digits <= EXACT_INTEGER_DIGITS) return;
-    const token = Buffer.from(b.buffer, b.byteOffset + start, i - start).toString('latin1');
+    const token = latin1(b, start, i);
     const parsed = Number(token); // what JSON.parse makes of the token: the nearest double
     // as JSON.stringify writes it (past the largest double: null), -0 as jsonText keeps it
     const spelt = Number.isFinite(parsed) ? (Object.is(parsed, -0) ? '-0' : String(parsed)) : 'null';
@@ -454,6 +468,11 @@ function sameBytes(b: Uint8Array, aStart: number, aEnd: number, bStart: number, 
   if (aEnd - aStart !== bEnd - bStart) return false;
   for (let k = 0; k < aEnd - aStart; k++) if (b[aStart + k] !== b[bStart + k]) return false;
   return true;
+}
+
+/** b[start, end) as a string of one character per byte. */
+function latin1(b: Uint8Array, start: number, end: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
 }
 
 function isDigit(c: number | undefined): boolean {
