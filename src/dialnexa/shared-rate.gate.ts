@@ -84,7 +84,9 @@ export class SharedRateGate implements RateGate {
       // once) share its batch. Each taking a batch of its own, and the last one's overwriting the
       // others', spent 2.5 tokens and a transaction per 3 requests, where a batch is 8.
       this.reserving ??= this.reserve().finally(() => (this.reserving = null));
-      const reservation = await this.reserving;
+      // an abort is answered at once, and takes no token: the reservation goes on for the others
+      const reservation = await untilAborted(this.reserving, signal);
+      if (signal?.aborted) throw signal.reason;
       if (reservation === 'unreachable') return this.local.acquire(signal);
       if (reservation.granted) {
         // just granted (a grant while nothing is known is valid for this instant only)
@@ -151,4 +153,15 @@ export class SharedRateGate implements RateGate {
         );
       });
   }
+}
+
+/** `promise`, or the abort's reason as soon as `signal` aborts (the promise itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
