@@ -128,6 +128,54 @@ describe('canonicalElements', () => {
     );
   });
 
+  it('finds the items as the client does in every body shape DialNexa may serve, however spelt', () => {
+    // [body around the items' text, the path the client names for it]
+    const shapes: Array<[(items: string, ws: () => string) => string, string[]]> = [
+      [(items) => items, []],
+      [(items, ws) => `{${ws()}"data"${ws()}:${ws()}${items},"meta":{"total":1,"data":[]}}`, ['data']],
+      [(items, ws) => `{"meta":{"data":[{"id":"x"}]},${ws()}"data":${items}${ws()}}`, ['data']],
+      [(items) => `{"data":[{"id":"earlier"}],"data":${items}}`, ['data']],
+      [(items) => `{"statusCode":200,"message":"ok","data":${items},"meta":{"total":1}}`, ['data']],
+      [
+        (items) => `{"statusCode":200,"data":{"meta":{"total":1},"data":${items}},"message":"x"}`,
+        ['data', 'data'],
+      ],
+      [(items) => `{"data":{"data":[1]},"statusCode":200,"data":{"data":${items}}}`, ['data', 'data']],
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(value, { maxLength: 4 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 64 }),
+        fc.nat({ max: shapes.length - 1 }),
+        fc.boolean(),
+        (items, seeds, shape, bom) => {
+          const choices = chooser(seeds);
+          const ws = () => ['', ' ', '\r\n', '\t'][choices() % 4]!;
+          const texts = items.map((item) => spell(item, choices));
+          const [around, path] = shapes[shape]!;
+          const text = around(`[${ws()}${texts.join(`${ws()},${ws()}`)}${ws()}]`, ws);
+          const body = Buffer.concat([
+            Buffer.from(bom ? [0xef, 0xbb, 0xbf] : []),
+            bytes(`${ws()}${text}${ws()}`),
+          ]);
+          // the items as the client parses them (a byte order mark dropped)
+          let parsed: unknown = JSON.parse(text);
+          for (const key of path) parsed = (parsed as Record<string, unknown>)[key];
+
+          const lines = canonicalElements(body, path);
+
+          expect(lines).toHaveLength((parsed as unknown[]).length);
+          // a null is written by jsonText: every other line must be its bytes
+          const written = (parsed as unknown[]).map((item, i) =>
+            lines![i] ? Buffer.from(lines![i]).toString('utf8') : jsonText(item),
+          );
+          expect(written).toEqual((parsed as unknown[]).map((item) => jsonText(item)));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   it('takes the bytes of elements, fixing whitespace and numbers, beside elements it cannot take', () => {
     const body = bytes(
       '[{"a":1},{ "a":1},{"a":1.0},{"s":"\\u00e9"},{"s":"é\\ud800"},{"n":-0},{"b":0,"1":0},{"a":1,"a":2}]',
