@@ -60,6 +60,23 @@ describe(LeadCollector.name, () => {
     expect(pages[0]).toEqual({ page: 1, leads: items });
   });
 
+  it('does not look for the bytes of leads read one by one (the final snapshot serialises them)', async () => {
+    const items = [lead('a')];
+    let bodyRead = 0;
+    const page: LeadPage = {
+      items,
+      meta: { total: 1 },
+      get raw() {
+        bodyRead += 1;
+        return { body: Buffer.from(JSON.stringify({ data: items })), itemsPath: ['data'] };
+      },
+    };
+    const sut = new LeadCollector(pagesOf(page));
+
+    await expect(collect(sut)).resolves.toEqual(items);
+    expect(bodyRead).toBe(0);
+  });
+
   it('fails, retryably, when a lead was skipped between pages', async () => {
     const sut = new LeadCollector(
       pagesOf({ items: [lead('a')], meta: { total: 2 } }, { items: [], meta: { total: 2 } }),

@@ -50,20 +50,22 @@ export class LeadCollector {
     return this.seen.size;
   }
 
+  /** Each distinct lead (serialised again by its reader: the page's bytes are not scanned). */
   async *leads(): AsyncGenerator<JsonObject> {
-    for await (const page of this.distinctPages()) yield* page.leads;
+    for await (const page of this.distinctPages(false)) yield* page.leads;
   }
 
   /**
    * The same, a page at a time: what a resumable export needs to end its parts at page boundaries.
    * The count check runs after the last page, on every lead seen (those a restored set holds too).
+   * `withLines`: each lead's bytes from the page's body, where it has them (see `lines`).
    */
-  async *distinctPages(): AsyncGenerator<DistinctLeadPage> {
+  async *distinctPages(withLines = true): AsyncGenerator<DistinctLeadPage> {
     let number = 0;
     for await (const page of this.pages) {
       number = page.page ?? number + 1;
       const leads: JsonObject[] = [];
-      const canonical = canonicalLines(page);
+      const canonical = withLines ? canonicalLines(page) : null;
       const lines: Array<Uint8Array | null> | undefined = canonical ? [] : undefined;
       if (page.meta) {
         if (this.reportedTotal === null) this.seen.reserve(page.meta.total);
