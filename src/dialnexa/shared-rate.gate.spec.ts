@@ -109,6 +109,41 @@ describe(SharedRateGate.name, () => {
     expect(budgets.transactions).toBe(1);
   });
 
+  it('sends nothing before a 429 answered while its reservation was under way says', async () => {
+    const time = { now: NOW };
+    const budgets = fakeBudgets(KNOWN_WINDOW);
+    let answer = () => {};
+    const apply = budgets.apply.bind(budgets);
+    let held = true;
+    budgets.apply = async (key, change) => {
+      const result = await apply(key, change);
+      // the reservation is made (before the 429 is recorded), its answer slow to come back
+      if (held) await new Promise<void>((resolve) => (answer = resolve));
+      return result;
+    };
+    const sut = new SharedRateGate(budgets as unknown as RateBudgetRepository, 'http://dialnexa', 'key', {
+      maxWaitMs: 60_000,
+      clock: () => time.now,
+      sleep: async (ms) => {
+        time.now += ms;
+      },
+    });
+    const sentAt: number[] = [];
+
+    const waiting = Array.from({ length: 3 }, () => sut.acquire().then(() => sentAt.push(time.now)));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(budgets.state.remaining).toBeLessThan(KNOWN_WINDOW.remaining!); // reserved
+    // a request sent earlier is refused: the window is spent for 5 s, whatever the reservation gives
+    held = false;
+    sut.observe({ retryAfter: '5' }, 429);
+    answer();
+    await Promise.all(waiting);
+
+    expect(sentAt).toHaveLength(3);
+    expect(Math.min(...sentAt)).toBeGreaterThanOrEqual(NOW + 5_000);
+  });
+
   it('lets the others fall back to this process alone when the shared reservation fails, one of them aborted', async () => {
     const { sut, budgets } = build(KNOWN_WINDOW, true);
     const first = new AbortController();

@@ -51,6 +51,8 @@ export class SharedRateGate implements RateGate {
   private reserving: Promise<Reservation | 'unreachable'> | null = null;
   /** The shared state as this process last read or wrote it: answers that cannot change it are not written. */
   private known: RateBudgetState | null = null;
+  /** 429s answered so far: a reservation made before one came back is not spent after it. */
+  private refusals = 0;
 
   constructor(
     private readonly budgets: RateBudgetRepository,
@@ -71,10 +73,11 @@ export class SharedRateGate implements RateGate {
   }
 
   async acquire(signal?: AbortSignal): Promise<void> {
-    // This process's own answers first (a 429's Retry-After, a window it saw spent): they hold
-    // without a round trip to PostgreSQL, and without waiting for their write to the budget.
-    await this.local.acquire(signal);
     for (;;) {
+      // This process's own answers first (a 429's Retry-After, a window it saw spent): they hold
+      // without a round trip to PostgreSQL, and without waiting for their write to the budget;
+      // again on each turn, as a 429 may have come while this request waited.
+      await this.local.acquire(signal);
       if (signal?.aborted) throw signal.reason;
       if (this.tokens > 0 && this.clock() < this.tokensUntil) {
         this.tokens -= 1;
@@ -94,7 +97,7 @@ export class SharedRateGate implements RateGate {
           this.tokens -= 1;
           return;
         }
-        continue; // others took them all: another reservation
+        continue; // others took them all, or a 429 came meanwhile: its wait, then another reservation
       }
       const waitMs = reservation.retryAt - this.clock();
       if (waitMs > this.options.maxWaitMs) {
@@ -111,6 +114,7 @@ export class SharedRateGate implements RateGate {
   /** Takes a batch of tokens from the shared budget for this process (see `tokens`). */
   private async reserve(): Promise<Reservation | 'unreachable'> {
     let reservation: Reservation;
+    const refusals = this.refusals;
     try {
       const now = this.clock();
       reservation = await this.budgets.apply(this.key, (state) => {
@@ -124,7 +128,8 @@ export class SharedRateGate implements RateGate {
       return 'unreachable';
     }
     this.known = reservation.next;
-    if (reservation.granted) {
+    // a 429 answered meanwhile: its window is spent, whatever the budget read before it was told
+    if (reservation.granted && this.refusals === refusals) {
       if (reservation.next.remaining !== null) this.options.onRemaining?.(reservation.next.remaining);
       this.tokens = reservation.count;
       this.tokensUntil = reservation.validUntil;
@@ -135,7 +140,10 @@ export class SharedRateGate implements RateGate {
   observe(headers: RateLimitHeaders, status: number): void {
     this.local.observe(headers, status);
     const now = this.clock();
-    if (status === 429) this.tokens = 0; // the window is spent, whatever this process holds
+    if (status === 429) {
+      this.tokens = 0; // the window is spent, whatever this process holds
+      this.refusals += 1;
+    }
     if (this.known && !changes(this.known, headers, status, now)) return;
     this.observed = this.observed
       .then(() =>
