@@ -243,26 +243,19 @@ describe('canonicalElements', () => {
     );
   });
 
-  it('checks the keys of a large object for repeats in linear time, not by comparing each pair', () => {
+  it('checks the keys of a large object for repeats, however far apart the two are', () => {
     // a lead of 30,000 keys (0.5 MB): comparing each key with every earlier one blocked the event
-    // loop for 10 s here, 100 times what JSON.parse and jsonText take for it. Measured against
-    // those in the same run, with a wide margin: a quadratic scan misses it by far.
+    // loop for 10 s; past 16 keys the scan keeps a set. How long it takes is the bench's business
+    // (the project's rule: no timed assertions in tests), this test holds what it answers.
     const lead: Record<string, number> = {};
     for (let k = 0; k < 30_000; k++) lead[`k${String(k).padStart(6, '0')}`] = k;
     const text = jsonText(lead);
     const repeated = `${text.slice(0, -1)},"k000000":1}`;
-    const body = bytes(`[${text},${repeated}]`);
 
-    let started = performance.now();
-    const lines = canonicalElements(body, []);
-    const scanMs = performance.now() - started;
-    started = performance.now();
-    (JSON.parse(body.toString('utf8')) as unknown[]).forEach((item) => jsonText(item));
-    const oldPathMs = performance.now() - started;
+    const lines = canonicalElements(bytes(`[${text},${repeated}]`), []);
 
     expect(Buffer.from(lines![0]!).toString()).toBe(text);
-    expect(lines![1]).toBeNull(); // the repeat is still seen, however far apart the two are
-    expect(scanMs).toBeLessThan(10 * oldPathMs + 100);
+    expect(lines![1]).toBeNull(); // the repeat is still seen, and the lead serialised as before
   });
 
   it('sees a repeated key among many, wherever the two are', () => {
