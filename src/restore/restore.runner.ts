@@ -67,7 +67,9 @@ export class RestoreRunner {
     try {
       if (claimed.claimsSinceProgress > this.config.runner.maxClaimsWithoutProgress) {
         const why = `restore ${restoreId} was claimed ${claimed.claimsSinceProgress - 1} times without progress`;
-        restore = await this.fail(restore, new DomainError('RESTORE_CRASH_LOOP', why), tally);
+        // the last retryable error, if one was recorded, is most likely why
+        const details = { lastError: claimed.error };
+        restore = await this.fail(restore, new DomainError('RESTORE_CRASH_LOOP', why, { details }), tally);
         return;
       }
       while (isRestoreRunning(restore.status)) {
