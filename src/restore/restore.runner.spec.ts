@@ -1,0 +1,205 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ArchiveService } from '../archive/archive.service.js';
+import type { ArchiveRef, ManifestObject } from '../archive/manifest.js';
+import { DomainError } from '../common/domain-error.js';
+import type { JsonObject } from '../common/json.js';
+import { loadConfig } from '../config/app.config.js';
+import type { Restore, RestoreSource } from './restore.js';
+import { idMapKeyOf, RestoreRunner } from './restore.runner.js';
+import { buildLead, buildNode } from './testing/archived-workflow.factory.js';
+import { FakeRestoreUpstream, phoneOnlyCsv } from './testing/fake-restore-upstream.js';
+import { FakeRestoreRepository } from './testing/restore-repository.fake.js';
+
+const config = loadConfig({
+  DATABASE_URL: 'postgresql://svc@db:5432/teardown_test',
+  DIALNEXA_API_KEY: 'dnx_test_k3yS3cr3tV4lu3',
+  S3_BUCKET: 'archive',
+  API_KEYS: JSON.stringify([{ name: 'ops-admin', key: 'plain-key-0000000001', roles: ['admin'] }]),
+  RUNNER_MAX_CLAIMS_WITHOUT_PROGRESS: '3',
+});
+
+const object = (name: string): ManifestObject => ({
+  key: `archive/wfl_old/td_1/final/${name}`,
+  bytes: 1,
+  sha256: 'a'.repeat(64),
+  records: 1,
+  contentType: name.endsWith('.gz') ? 'application/gzip' : 'application/json',
+  versionId: null,
+});
+
+const REF: ArchiveRef = {
+  bucket: 'archive',
+  manifestKey: 'archive/wfl_old/td_1/final/manifest.json',
+  manifestSha256: 'b'.repeat(64),
+  manifestVersionId: null,
+  counts: { nodes: 2, edges: 1, leads: 3 },
+  objects: ['workflow.json', 'nodes.json', 'edges.json', 'leads.ndjson.gz'].map(object),
+  verifiedAt: null,
+};
+
+const RECORDS: Record<string, JsonObject[]> = {
+  'workflow.json': [{ id: 'wfl_old', title: 'Spring', description: null }],
+  'nodes.json': [buildNode({ id: 'node_a' }), buildNode({ id: 'node_b', label: 'Second' })],
+  'edges.json': [{ id: 'edge_1', from_node_id: 'node_a', to_node_id: 'node_b', label: null }],
+  'leads.ndjson.gz': [
+    buildLead({ id: 'l1', phone_number: '+14155550101' }),
+    buildLead({ id: 'l2', phone_number: '+14155550102', status: 'removed' }),
+    buildLead({ id: 'l3', phone_number: '+14155550103' }),
+  ],
+};
+
+function buildRestore(overrides: Partial<Restore> = {}): Restore {
+  const at = new Date();
+  return {
+    id: 'rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M',
+    teardownId: 'td_1',
+    sourceWorkflowId: 'wfl_old',
+    snapshot: 'final',
+    reason: 'deleted by mistake',
+    dryRun: false,
+    excludeLeadStatuses: ['removed'],
+    requestedBy: 'ops-admin',
+    status: 'queued',
+    fencingToken: 0n,
+    claimsSinceProgress: 0,
+    plan: null,
+    newWorkflowId: null,
+    idMapKey: null,
+    upstreamRequests: 0,
+    error: null,
+    createdAt: at,
+    updatedAt: at,
+    completedAt: null,
+    ...overrides,
+  };
+}
+
+/** The runner over fakes: the archive verifies (or throws `verifyError`), and id maps are kept. */
+function build(restore: Restore = buildRestore(), verifyError: Error | null = null) {
+  const repo = new FakeRestoreRepository(restore);
+  const upstream = new FakeRestoreUpstream();
+  const written = new Map<string, Buffer>();
+  const archive = {
+    verify: (ref: ArchiveRef) => (verifyError ? Promise.reject(verifyError) : Promise.resolve(ref)),
+    async *readRecords(o: ManifestObject) {
+      await Promise.resolve();
+      yield* RECORDS[o.key.slice(o.key.lastIndexOf('/') + 1)]!;
+    },
+    writeOnceLocked: (key: string, body: Buffer) => {
+      written.set(key, body);
+      return Promise.resolve({ bytes: body, versionId: null });
+    },
+  } as unknown as ArchiveService;
+  const source: RestoreSource = {
+    id: 'td_1',
+    workflowId: 'wfl_old',
+    status: 'completed',
+    dryRun: false,
+    archive: { ...REF, final: REF },
+  };
+  const teardowns = { findById: () => Promise.resolve(source) };
+  const sut = new RestoreRunner(repo.asRepository(), archive, upstream, teardowns, phoneOnlyCsv, config);
+  return { sut, repo, upstream, written };
+}
+
+describe(RestoreRunner.name, () => {
+  it('verifies, creates the draft, its nodes, edge and leads, writes the id map, and completes', async () => {
+    const { sut, repo, upstream, written } = build();
+
+    await sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M');
+
+    expect(repo.restore).toMatchObject({
+      status: 'completed',
+      error: null,
+      idMapKey: idMapKeyOf(config.archive.prefix, repo.restore.id),
+    });
+    expect(repo.restore.newWorkflowId).toBe([...upstream.workflows.keys()][0]);
+    expect(repo.restore.plan).toMatchObject({ nodes: 2, edges: 1, leads: 2, leadFiles: 1, requests: 5 });
+    const idMap = JSON.parse(written.get(repo.restore.idMapKey!)!.toString('utf8')) as JsonObject;
+    expect(idMap).toMatchObject({ restoreId: repo.restore.id, newWorkflowId: repo.restore.newWorkflowId });
+    expect(Object.keys((idMap['idMap'] as { leads: JsonObject }).leads)).toEqual(['l1', 'l3']);
+    expect(repo.events.map((e) => [e.type, e.actor, e.teardownId])).toEqual([
+      ['restore.completed', 'system', 'td_1'],
+    ]);
+  });
+
+  it('a damaged archive fails the restore before anything is created upstream, and no id map is written', async () => {
+    const damaged = new DomainError('ARCHIVE_VERIFICATION_FAILED', 'the archive does not match its manifest');
+    const { sut, repo, upstream, written } = build(buildRestore(), damaged);
+
+    await sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M');
+
+    expect(repo.restore.status).toBe('failed');
+    expect(repo.restore.error).toMatchObject({ code: 'ARCHIVE_VERIFICATION_FAILED', retryable: false });
+    expect(repo.restore.error!.details['createdUpstream']).toEqual({
+      workflowId: null,
+      nodes: 0,
+      edges: 0,
+      leads: 0,
+      unconfirmed: [],
+    });
+    expect(upstream.calls).toEqual([]);
+    expect(written.size).toBe(0);
+    expect(repo.events.map((e) => e.type)).toEqual(['restore.failed']);
+  });
+
+  it('a dry run reports the plan and creates nothing', async () => {
+    const { sut, repo, upstream, written } = build(buildRestore({ dryRun: true }));
+
+    await sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M');
+
+    expect(repo.restore.status).toBe('completed');
+    expect(repo.restore.plan).toMatchObject({
+      requests: 5,
+      excludedLeads: { total: 1, byStatus: { removed: 1 } },
+    });
+    expect(repo.restore.plan!.secondsAtCurrentRate).toBe(1); // 5 requests at 10 per second
+    expect(upstream.calls).toEqual([]);
+    expect(written.size).toBe(0);
+    expect(repo.events[0]).toMatchObject({ type: 'restore.completed', details: { dryRun: true } });
+  });
+
+  it('a retryable failure is recorded and thrown back to the queue, the restore still running', async () => {
+    const { sut, repo, upstream } = build();
+    upstream.failNext('node', 'unsent');
+
+    await expect(sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M')).rejects.toMatchObject({
+      code: 'UPSTREAM_OUTCOME_UNKNOWN',
+    });
+    expect(repo.restore).toMatchObject({
+      status: 'creating',
+      error: { code: 'UPSTREAM_OUTCOME_UNKNOWN', retryable: true },
+    });
+    expect(repo.events).toEqual([]);
+
+    await sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M');
+
+    expect(repo.restore).toMatchObject({ status: 'completed', error: null });
+    expect(upstream.workflows.size).toBe(1);
+    expect(upstream.nodes.get(repo.restore.newWorkflowId!)).toHaveLength(2);
+  });
+
+  it('a lost draft create fails for good, saying what may exist upstream, and sends nothing more', async () => {
+    const { sut, repo, upstream } = build();
+    upstream.failNext('workflow', 'lost');
+
+    await sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M');
+
+    expect(repo.restore.status).toBe('failed');
+    expect(repo.restore.error).toMatchObject({ code: 'RESTORE_DRAFT_UNCERTAIN', retryable: false });
+    expect(repo.restore.error!.details['createdUpstream']).toMatchObject({
+      workflowId: null,
+      unconfirmed: ['workflow workflow'],
+    });
+    expect(upstream.creates('node')).toBe(0);
+  });
+
+  it('a restore claimed too often without progress fails with RESTORE_CRASH_LOOP', async () => {
+    const { sut, repo, upstream } = build(buildRestore({ status: 'creating', claimsSinceProgress: 3 }));
+
+    await sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M');
+
+    expect(repo.restore.error).toMatchObject({ code: 'RESTORE_CRASH_LOOP' });
+    expect(upstream.calls).toEqual([]);
+  });
+});
