@@ -215,7 +215,7 @@ export class RestoreRunner {
       restoreId: restore.id,
       teardownId: restore.teardownId,
       workflow: {
-        title: typeof workflow?.['title'] === 'string' ? workflow['title'] : restore.sourceWorkflowId,
+        title: titleOf(workflow) ?? restore.sourceWorkflowId,
         description: typeof description === 'string' ? description : null,
       },
       nodes: await all('nodes.json'),
@@ -238,6 +238,15 @@ export class RestoreRunner {
       details: { restoreId: restore.id, ...details },
     };
   }
+}
+
+/** DialNexa serves `title` and its older twin `name`: the first that is text names the draft. */
+function titleOf(workflow: JsonObject | undefined): string | null {
+  for (const field of ['title', 'name']) {
+    const value = workflow?.[field];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return null;
 }
 
 function errorOf(error: unknown, details: Record<string, unknown>): RestoreError {
