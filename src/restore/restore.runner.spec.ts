@@ -202,4 +202,26 @@ describe(RestoreRunner.name, () => {
     expect(repo.restore.error).toMatchObject({ code: 'RESTORE_CRASH_LOOP' });
     expect(upstream.calls).toEqual([]);
   });
+
+  it('a shutdown in the middle leaves the restore running, its intent open, for the next claim', async () => {
+    const { sut, repo, upstream } = build();
+    const createNode = upstream.createNode.bind(upstream);
+    let calls = 0;
+    upstream.createNode = (workflowId, body) => {
+      calls += 1;
+      if (calls === 2) {
+        sut.stop();
+        return Promise.reject(new Error('aborted: shutting down'));
+      }
+      return createNode(workflowId, body);
+    };
+
+    await sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M');
+
+    expect(repo.restore).toMatchObject({ status: 'creating', error: null });
+    expect(repo.events).toEqual([]);
+    expect([...repo.log.rows.values()].filter((r) => r.newId === null).map((r) => r.oldId)).toEqual([
+      'node_b',
+    ]);
+  });
 });

@@ -42,6 +42,8 @@ export function idMapKeyOf(prefix: string, restoreId: string): string {
 export class RestoreRunner {
   private readonly logger = new Logger(RestoreRunner.name);
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** Aborted at shutdown: requests in flight end, and the restore is left to resume elsewhere. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly restores: RestoreRepository,
@@ -52,7 +54,13 @@ export class RestoreRunner {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** At shutdown: what runs now stops at its next request, its intents kept for the next claim. */
+  stop(): void {
+    this.stopping.abort(new Error('shutting down'));
+  }
+
   async run(restoreId: string): Promise<void> {
+    if (this.stopping.signal.aborted) throw new Error('shutting down: the job goes back to the queue');
     const claimed = await this.restores.claim(restoreId, this.workerId, this.config.runner.leaseSeconds);
     if (!claimed) return;
     const lease = new LeaseKeeper(
@@ -72,14 +80,21 @@ export class RestoreRunner {
         restore = await this.fail(restore, new DomainError('RESTORE_CRASH_LOOP', why, { details }), tally);
         return;
       }
-      while (isRestoreRunning(restore.status)) {
+      const signal = AbortSignal.any([lease.signal, this.stopping.signal]);
+      while (isRestoreRunning(restore.status) && !this.stopping.signal.aborted) {
         if (lease.lost) throw new RestoreLeaseLostError(restoreId);
-        restore = await this.step(restore, lease.signal, tally);
+        restore = await this.step(restore, signal, tally);
       }
       this.logger.log(`restore ${restoreId} is ${restore.status}`);
     } catch (error) {
-      if (error instanceof RestoreLeaseLostError) {
+      // an abort (lease lost, shutdown) fails the request in flight: its intent stays open and the
+      // next claim looks it up, so neither is the restore's failure
+      if (error instanceof RestoreLeaseLostError || lease.lost) {
         this.logger.warn(`restore ${restoreId}: lease lost, stopping (another worker continues it)`);
+        return;
+      }
+      if (this.stopping.signal.aborted) {
+        this.logger.log(`restore ${restoreId}: interrupted by shutdown at ${restore.status}`);
         return;
       }
       if (isDomainError(error) && error.retryable) {
