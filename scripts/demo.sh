@@ -7,7 +7,8 @@
 # scripts/demo.mjs operates it with the admin CLI: requests the teardown of that workflow,
 # watches its progress to the end, shows its audit trail, downloads and verifies its archive
 # (into .run/demo-archive-<id>), verifies the audit chain, then fetches the signed deletion
-# receipt and verifies it (offline against the service's JWKS, then online). The receipt signing
+# receipt and verifies it (offline against the service's JWKS, then online), and ends by
+# restoring the deleted workflow from its archive as a new draft. The receipt signing
 # key is made for this run only and handed to the service in its environment: never written to
 # disk, never printed.
 #
@@ -32,7 +33,8 @@ SIM_LOG=$RUN/demo-simulator.log
 
 REQUESTER_KEY=demo-requester-key-0001
 AUDITOR_KEY=demo-auditor-key-00001
-API_KEYS='[{"name":"demo-requester","key":"demo-requester-key-0001","roles":["requester"]},{"name":"demo-auditor","key":"demo-auditor-key-00001","roles":["auditor"]}]'
+ADMIN_KEY=demo-admin-key-0000001
+API_KEYS='[{"name":"demo-requester","key":"demo-requester-key-0001","roles":["requester"]},{"name":"demo-auditor","key":"demo-auditor-key-00001","roles":["auditor"]},{"name":"demo-admin","key":"demo-admin-key-0000001","roles":["admin"]}]'
 
 log() { printf '\n== demo: %s\n' "$*" >&2; }
 die() {
@@ -198,5 +200,5 @@ echo "service ready on $SERVICE_URL"
 
 log "teardown of $WORKFLOW_ID"
 DEMO_BASE_URL=$SERVICE_URL DEMO_WORKFLOW_ID=$WORKFLOW_ID \
-  DEMO_REQUESTER_KEY=$REQUESTER_KEY DEMO_AUDITOR_KEY=$AUDITOR_KEY \
+  DEMO_REQUESTER_KEY=$REQUESTER_KEY DEMO_AUDITOR_KEY=$AUDITOR_KEY DEMO_ADMIN_KEY=$ADMIN_KEY \
   run_child node scripts/demo.mjs
