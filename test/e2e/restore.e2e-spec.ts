@@ -220,6 +220,21 @@ describe('restores (e2e)', () => {
     expect(creates()).toBe(sent);
   });
 
+  it('a legal hold on the deleted workflow does not block a restore: it creates, it destroys nothing', async () => {
+    const teardown = await completedTeardown();
+    const hold = await client.call('POST', '/v1/holds', {
+      key: KEYS.admin,
+      body: { workflowId: teardown['workflowId'], reason: 'litigation' },
+    });
+    expect(hold.status).toBe(201);
+
+    const answer = await restore({ teardownId: teardown['id'], reason: 'restore under a hold' });
+    const done = await waitForRestore(String(answer.body['id']));
+
+    expect(done['status']).toBe('completed');
+    expect(sim.exists(String(done['newWorkflowId']))).toBe(true);
+  });
+
   it('only an admin may restore; auditors may read', async () => {
     const teardown = await completedTeardown();
     for (const key of [KEYS.requester, KEYS.approver, KEYS.auditor]) {
