@@ -1,7 +1,7 @@
 import { canonicalJson } from '../common/canonical-json.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
-import type { RequestOptions } from '../dialnexa/dialnexa.client.js';
+import type { CreateRequestOptions } from '../dialnexa/dialnexa.client.js';
 import type { LeadFile, LeadsTally } from './restore-leads.js';
 import type { RestoreItem, RestoreItemKind } from './restore.js';
 import type { RestoreItemLog } from './restore-item-log.js';
@@ -40,7 +40,8 @@ export class RestoreCreator {
   constructor(
     private readonly upstream: RestoreUpstream,
     private readonly log: RestoreItemLog,
-    private readonly opts: RequestOptions = {},
+    /** `beforeSend` runs before each create's bytes leave (the runner checks its lease there). */
+    private readonly opts: CreateRequestOptions = {},
   ) {}
 
   async createAll(archived: ArchivedWorkflow): Promise<string> {

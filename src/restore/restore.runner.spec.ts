@@ -224,4 +224,21 @@ describe(RestoreRunner.name, () => {
       'node_b',
     ]);
   });
+
+  it('a lease lost once the draft exists: no node, edge or lead create is sent after it, nothing failed', async () => {
+    const { sut, repo, upstream } = build();
+    const createWorkflow = upstream.createWorkflow.bind(upstream);
+    upstream.createWorkflow = async (body, opts) => {
+      const created = await createWorkflow(body, opts);
+      // another worker claims the restore while this one still runs (its renewal has not told it yet)
+      repo.holdsLease = () => Promise.resolve(false);
+      return created;
+    };
+
+    await sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M');
+
+    expect(upstream.calls.filter((c) => c.startsWith('create:'))).toEqual(['create:workflow']);
+    expect(repo.restore).toMatchObject({ status: 'creating', error: null });
+    expect(repo.events).toEqual([]);
+  });
 });

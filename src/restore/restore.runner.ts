@@ -83,7 +83,7 @@ export class RestoreRunner {
       const signal = AbortSignal.any([lease.signal, this.stopping.signal]);
       while (isRestoreRunning(restore.status) && !this.stopping.signal.aborted) {
         if (lease.lost) throw new RestoreLeaseLostError(restoreId);
-        restore = await this.step(restore, signal, tally);
+        restore = await this.step(restore, signal, tally, lease);
       }
       this.logger.log(`restore ${restoreId} is ${restore.status}`);
     } catch (error) {
@@ -115,14 +115,19 @@ export class RestoreRunner {
     }
   }
 
-  private async step(restore: Restore, signal: AbortSignal, tally: RequestTally): Promise<Restore> {
+  private async step(
+    restore: Restore,
+    signal: AbortSignal,
+    tally: RequestTally,
+    lease: LeaseKeeper,
+  ): Promise<Restore> {
     switch (restore.status) {
       case 'queued':
         return this.restores.update(restore, { status: 'verifying' });
       case 'verifying':
         return this.verify(restore);
       case 'creating':
-        return this.create(restore, signal, tally);
+        return this.create(restore, signal, tally, lease);
       default:
         return restore;
     }
@@ -142,10 +147,21 @@ export class RestoreRunner {
     ]);
   }
 
-  private async create(restore: Restore, signal: AbortSignal, tally: RequestTally): Promise<Restore> {
+  private async create(
+    restore: Restore,
+    signal: AbortSignal,
+    tally: RequestTally,
+    lease: LeaseKeeper,
+  ): Promise<Restore> {
     const ref = await this.snapshotOf(restore);
     const archived = await this.readArchive(restore, ref);
-    const creator = new RestoreCreator(this.upstream, this.restores.itemLog(restore), { signal, tally });
+    // the lease is asked for right before each create leaves: a runner another worker took over
+    // (before its renewal told it) sends nothing more
+    const creator = new RestoreCreator(this.upstream, this.restores.itemLog(restore), {
+      signal,
+      tally,
+      beforeSend: lease.fence.check,
+    });
     const newWorkflowId = await creator.createAll(archived);
     const idMap = idMapOf(restore.sourceWorkflowId, await this.restores.items(restore.id));
     const key = idMapKeyOf(this.config.archive.prefix, restore.id);
