@@ -161,4 +161,15 @@ describe(RestoreCreator.name, () => {
 
     expect(upstream.calls.length).toBe(sent);
   });
+
+  it('a draft create aborted before it was sent (a shutdown at the rate gate) is sent on resume: one workflow, no RESTORE_DRAFT_UNCERTAIN', async () => {
+    upstream.failNext('workflow', 'aborted');
+    await expect(run()).rejects.toThrow('aborted while waiting at the rate gate');
+    expect(log.rows.size).toBe(0); // no intent: nothing went out
+
+    await run();
+
+    expect(upstream.creates('workflow')).toBe(1);
+    expectCompleteCopy();
+  });
 });

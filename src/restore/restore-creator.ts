@@ -62,11 +62,22 @@ export class RestoreCreator {
       archived.teardownId,
     );
     if (done) throw draftUncertain(archived, done.intendedAt);
-    const intent = await this.log.intend('workflow', 0, 'workflow');
+    // DialNexa lists no workflows, so an open draft intent ends the restore: it is written last,
+    // once the rate gate let the request through, so that an abort while waiting there (a
+    // shutdown, a lost lease) leaves no intent for a request that never went out
+    let intent: RestoreItem | null = null;
+    const beforeSend = async (): Promise<void> => {
+      await this.opts.beforeSend?.();
+      intent ??= await this.log.intend('workflow', 0, 'workflow');
+    };
     const created = await this.send('workflow', 0, () =>
-      this.upstream.createWorkflow({ title: archived.workflow.title, description }, this.opts),
+      this.upstream.createWorkflow(
+        { title: archived.workflow.title, description },
+        { ...this.opts, beforeSend },
+      ),
     ).catch((error: unknown) => {
-      throw outcomeUnknown(error) ? draftUncertain(archived, intent.intendedAt, error) : error;
+      if (intent && outcomeUnknown(error)) throw draftUncertain(archived, intent.intendedAt, error);
+      throw error;
     });
     return this.record('workflow', 0, created);
   }
