@@ -241,4 +241,29 @@ describe(RestoreRunner.name, () => {
     expect(repo.restore).toMatchObject({ status: 'creating', error: null });
     expect(repo.events).toEqual([]);
   });
+
+  it('an upload refused with a message naming a phone number: neither the restore error nor restore.failed quotes it', async () => {
+    const { sut, repo, upstream } = build();
+    upstream.uploadLeads = () =>
+      Promise.reject(
+        new DomainError(
+          'UPSTREAM_BAD_REQUEST',
+          'DialNexa answered 400 to POST /v1/workflows/wfl_new/leads: +14155550101 is not a valid number',
+          {
+            details: {
+              status: 400,
+              upstreamMessage: '+14155550101 is not a valid number; row 2: 1 (415) 555-0103',
+            },
+          },
+        ),
+      );
+
+    await sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M');
+
+    expect(repo.restore.status).toBe('failed');
+    expect(repo.restore.error).toMatchObject({ code: 'UPSTREAM_BAD_REQUEST', details: { status: 400 } });
+    const stored = JSON.stringify([repo.restore.error, repo.events]);
+    expect(stored).toContain('restore.failed');
+    expect(stored).not.toMatch(/4155550101|555-0103/);
+  });
 });

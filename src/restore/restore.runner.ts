@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { ArchiveService } from '../archive/archive.service.js';
 import type { ArchiveRef, ManifestObject } from '../archive/manifest.js';
 import { jsonText } from '../common/json-text.js';
+import { redact, redactValue } from '../common/log-redaction.js';
 import { type NewAuditEvent, SYSTEM_ACTOR } from '../audit/audit-event.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
@@ -282,11 +283,17 @@ function titleOf(workflow: JsonObject | undefined): string | null {
 
 function errorOf(error: unknown, details: Record<string, unknown>): RestoreError {
   if (isDomainError(error)) {
+    // DialNexa's own words (a refused lead upload may quote a row) may name a lead's phone
+    // number: the restore's error and its audit event keep them redacted, like every log line
+    const upstream = error.code.startsWith('UPSTREAM_');
     return {
       code: error.code,
-      message: error.message,
+      message: upstream ? redact(error.message) : error.message,
       retryable: error.retryable,
-      details: { ...error.details, ...details },
+      details: {
+        ...(upstream ? (redactValue(error.details) as Record<string, unknown>) : error.details),
+        ...details,
+      },
     };
   }
   return { code: 'INTERNAL_ERROR', message: 'the restore failed unexpectedly', retryable: false, details };
