@@ -266,4 +266,18 @@ describe(RestoreRunner.name, () => {
     expect(stored).toContain('restore.failed');
     expect(stored).not.toMatch(/4155550101|555-0103/);
   });
+
+  it('creating reads only the snapshot it verified: a teardown now naming another manifest fails the restore, nothing created', async () => {
+    const verified = { ...REF, manifestSha256: 'c'.repeat(64) }; // what verifying read and planned from
+    const plan = { manifestKey: verified.manifestKey, manifestSha256: verified.manifestSha256 };
+    const { sut, repo, upstream, written } = build(
+      buildRestore({ status: 'creating', plan: plan as unknown as Restore['plan'] }),
+    );
+
+    await sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M');
+
+    expect(repo.restore).toMatchObject({ status: 'failed', error: { code: 'ARCHIVE_VERIFICATION_FAILED' } });
+    expect(upstream.calls).toEqual([]);
+    expect(written.size).toBe(0);
+  });
 });

@@ -155,6 +155,15 @@ export class RestoreRunner {
     lease: LeaseKeeper,
   ): Promise<Restore> {
     const ref = await this.snapshotOf(restore);
+    // only the manifest verifying checked (its objects pinned by version) is read to create from
+    const plan = restore.plan;
+    if (!plan || plan.manifestKey !== ref.manifestKey || plan.manifestSha256 !== ref.manifestSha256) {
+      throw new DomainError(
+        'ARCHIVE_VERIFICATION_FAILED',
+        `the ${restore.snapshot} snapshot of teardown ${restore.teardownId} is not the one this restore verified`,
+        { details: { verified: plan?.manifestSha256 ?? null, now: ref.manifestSha256 } },
+      );
+    }
     const archived = await this.readArchive(restore, ref);
     // the lease is asked for right before each create leaves: a runner another worker took over
     // (before its renewal told it) sends nothing more
