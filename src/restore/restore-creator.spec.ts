@@ -172,4 +172,25 @@ describe(RestoreCreator.name, () => {
     expect(upstream.creates('workflow')).toBe(1);
     expectCompleteCopy();
   });
+
+  it('a lost answer to creating a node whose config holds a lone surrogate and -0 is found by the lookup: one copy', async () => {
+    const config = { notes: 'broken emoji \ud83d here', variables: { zero: -0, list: ['\ude00', 1] } };
+    const archived = buildArchivedWorkflow();
+    archived.nodes = archived.nodes.map((n) => (n['id'] === 'node_a' ? { ...n, config } : n)); // the first node created
+    upstream.failNext('node', 'lost');
+    const sut = () => new RestoreCreator(upstream, log).createAll(archived);
+    await expect(sut()).rejects.toMatchObject({ code: 'UPSTREAM_OUTCOME_UNKNOWN' });
+    // DialNexa may serve the config with its keys in another order and -0 as 0
+    const [workflowId] = [...upstream.workflows.keys()];
+    const served = upstream.nodes.get(workflowId!)!;
+    served[0] = {
+      ...served[0]!,
+      config: { variables: { list: ['\ude00', 1], zero: 0 }, notes: config.notes },
+    };
+
+    await sut();
+
+    expect(upstream.creates('node')).toBe(3);
+    expect(upstream.nodes.get(workflowId!)!.map((n) => n['label'])).toEqual(['Start', 'Call', 'Call']);
+  });
 });

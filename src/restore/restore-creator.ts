@@ -1,4 +1,3 @@
-import { canonicalJson } from '../common/canonical-json.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
 import type { CreateRequestOptions } from '../dialnexa/dialnexa.client.js';
@@ -267,8 +266,26 @@ function sameNode(listed: JsonObject, body: NewNode): boolean {
     listed['label'] === body.label &&
     listed['position_x'] === body.position_x &&
     listed['position_y'] === body.position_y &&
-    canonicalJson(listed['config'] ?? {}) === canonicalJson(body.config)
+    sameJson(listed['config'] ?? {}, body.config)
   );
+}
+
+/**
+ * The same JSON value, whatever the order of object keys: strings compared as they are (a lone
+ * surrogate included, which canonical JSON refuses) and numbers by value (-0 is 0, as DialNexa
+ * may serve it).
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, i) => sameJson(item, b[i]));
+  }
+  const left = Object.entries(a);
+  const right = b as Record<string, unknown>;
+  if (left.length !== Object.keys(right).length) return false;
+  return left.every(([key, value]) => Object.hasOwn(right, key) && sameJson(value, right[key]));
 }
 
 function sameEdge(listed: JsonObject, body: NewEdge): boolean {
