@@ -170,7 +170,7 @@ export class RestoreRunner {
     const creator = new RestoreCreator(this.upstream, this.restores.itemLog(restore), {
       signal,
       tally,
-      beforeSend: lease.fence.check,
+      beforeSend: () => lease.fence.check(),
     });
     const newWorkflowId = await creator.createAll(archived);
     const idMap = idMapOf(restore.sourceWorkflowId, await this.restores.items(restore.id));
