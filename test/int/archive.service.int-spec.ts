@@ -358,7 +358,7 @@ describe(ArchiveService.name, () => {
     });
   });
 
-  describe('verify', () => {
+  describe('verify of a missing manifest', () => {
     it('a manifest that is not in the bucket (gone, or a wrong version) fails as ARCHIVE_VERIFICATION_FAILED', async () => {
       const { sut } = build();
       const ref = await sut.export(buildTarget(), buildSource({}, buildLeads({ count: 5 })), () => {});
