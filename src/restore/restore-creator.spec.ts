@@ -1,7 +1,7 @@
 import { DomainError } from '../common/domain-error.js';
 import { RestoreCreator, restoredDescription } from './restore-creator.js';
 import { buildArchivedWorkflow } from './testing/archived-workflow.factory.js';
-import { FakeRestoreUpstream } from './testing/fake-restore-upstream.js';
+import { FakeRestoreUpstream, phoneOnlyCsv } from './testing/fake-restore-upstream.js';
 import { MemoryItemLog } from './testing/memory-item-log.js';
 
 describe(RestoreCreator.name, () => {
@@ -192,5 +192,66 @@ describe(RestoreCreator.name, () => {
 
     expect(upstream.creates('node')).toBe(3);
     expect(upstream.nodes.get(workflowId!)!.map((n) => n['label'])).toEqual(['Start', 'Call', 'Call']);
+  });
+
+  it.each(['node', 'edge', 'leads'] as const)(
+    'a 429 or 5xx while looking up a lost %s create sends nothing again: the lookup is retried, never skipped',
+    async (kind) => {
+      upstream.failNext(kind, 'lost');
+      await expect(run()).rejects.toMatchObject({ code: 'UPSTREAM_OUTCOME_UNKNOWN' });
+      const sent = upstream.creates(kind);
+      const unavailable = new DomainError('UPSTREAM_RATE_LIMITED', 'DialNexa answered 429', {
+        retryable: true,
+      });
+      const listAll = upstream.listAll.bind(upstream);
+      const pages = upstream.pages.bind(upstream);
+      upstream.listAll = () => Promise.reject(unavailable);
+      // eslint-disable-next-line require-yield -- a listing that fails at its first page
+      upstream.pages = async function* () {
+        await Promise.resolve();
+        throw unavailable;
+      };
+
+      await expect(run()).rejects.toBe(unavailable);
+
+      expect(upstream.creates(kind)).toBe(sent);
+      upstream.listAll = listAll;
+      upstream.pages = pages;
+      await run();
+      expectCompleteCopy();
+    },
+  );
+
+  it('a lost upload of a second file whose phone number the first file enrolled too maps to its own new lead', async () => {
+    const file = (seq: number, oldId: string) => ({
+      seq,
+      rows: [{ oldId, phone: '+14155550101' }],
+      csv: phoneOnlyCsv([{ phone_number: '+14155550101' }]).csv,
+    });
+    const archived = buildArchivedWorkflow({
+      leadFiles: async function* () {
+        yield file(0, 'wlead_first');
+        yield file(1, 'wlead_second');
+      },
+    });
+    const upload = upstream.uploadLeads.bind(upstream);
+    let uploads = 0;
+    upstream.uploadLeads = (workflowId, csv, opts) => {
+      uploads += 1;
+      if (uploads === 2) upstream.failNext('leads', 'lost');
+      return upload(workflowId, csv, opts);
+    };
+    const sut = () => new RestoreCreator(upstream, log).createAll(archived);
+    await expect(sut()).rejects.toMatchObject({ code: 'UPSTREAM_OUTCOME_UNKNOWN' });
+
+    await sut();
+
+    const [workflowId] = [...upstream.workflows.keys()];
+    const leads = upstream.leads.get(workflowId!)!.map((l) => l['id']);
+    expect(leads).toHaveLength(2);
+    expect([log.rows.get('leads:0')!.leads, log.rows.get('leads:1')!.leads]).toEqual([
+      { wlead_first: leads[0] },
+      { wlead_second: leads[1] },
+    ]);
   });
 });
