@@ -141,4 +141,25 @@ describe('restore guarantees (e2e)', () => {
     const [{ count: after }] = await query<{ count: string }>('SELECT count(*) FROM restore');
     expect(after).toBe(before);
   });
+
+  it('a replayed Idempotency-Key answers the restore as GET does, its id map and progress included', async () => {
+    const workflowId = sim.addWorkflow({ nodes: 3, edges: 2, leads: 10 });
+    const created = await client.create({ workflowId, reason: 'deleted by mistake, later restored' });
+    const teardown = await client.waitForEnd(String(created.body['id']));
+    const body = { teardownId: teardown['id'], reason: 'restore once' };
+    const send = () =>
+      client.call<Json>('POST', '/v1/restores', {
+        key: KEYS.admin,
+        body,
+        headers: { 'idempotency-key': 'restore-replay-1' },
+      });
+    const first = await send();
+    const done = await waitForRestore(String(first.body['id']));
+    expect(done['status']).toBe('completed');
+
+    const again = await send();
+
+    expect(again.status).toBe(200);
+    expect({ ...again.body, updatedAt: null }).toEqual({ ...done, updatedAt: null });
+  });
 });
