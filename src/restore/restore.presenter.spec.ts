@@ -111,4 +111,24 @@ describe(presentRestore.name, () => {
     expect(sut.progress.nodes).toEqual({ done: 0, total: null });
     expect(sut.progress.requestsTotal).toBeNull();
   });
+
+  it('a completed restore whose upload answers named fewer new leads than it sent lists the difference in notRestored', () => {
+    const items = [
+      item({ kind: 'workflow', oldId: 'workflow', newId: 'wfl_new' }),
+      item({ kind: 'leads', oldId: 'leads-file-0', newId: '2 leads', leads: { l1: 'n1', l3: 'n3' } }),
+    ];
+
+    const sut = presentRestore(buildRestore({ status: 'completed', newWorkflowId: 'wfl_new' }), items);
+
+    expect(sut.progress.leads).toEqual({ done: 2, total: 3 });
+    expect(sut.notRestored).toContainEqual(expect.objectContaining({ what: 'unmappedLeads', count: 1 }));
+  });
+
+  it('a completed restore with every lead mapped lists no unmapped leads', () => {
+    const items = [item({ kind: 'leads', newId: '3 leads', leads: { l1: 'n1', l2: 'n2', l3: 'n3' } })];
+
+    const sut = presentRestore(buildRestore({ status: 'completed' }), items);
+
+    expect(sut.notRestored.map((n) => n.what)).not.toContain('unmappedLeads');
+  });
 });

@@ -97,6 +97,14 @@ export function presentRestore(restore: Restore, items: readonly RestoreItem[]):
         byReason: plan.alteredLeads.byReason,
       });
     }
+    const unmapped = plan.leads - Object.keys(idMap.leads).length;
+    if (restore.status === 'completed' && !restore.dryRun && unmapped > 0) {
+      notRestored.push({
+        what: 'unmappedLeads',
+        why: "uploaded, but DialNexa's answer named no new lead for them: they may or may not be in the new workflow",
+        count: unmapped,
+      });
+    }
     if (plan.unencodableLeads.count > 0) {
       notRestored.push({
         what: 'unencodableLeads',
