@@ -162,4 +162,21 @@ describe('restore guarantees (e2e)', () => {
     expect(again.status).toBe(200);
     expect({ ...again.body, updatedAt: null }).toEqual({ ...done, updatedAt: null });
   });
+
+  it('a lost answer to the entry node create (its config holds the hostile catalogue) is found by the lookup: one copy', async () => {
+    const workflowId = sim.addWorkflow({ nodes: 3, edges: 2, leads: 5 });
+    const created = await client.create({ workflowId, reason: 'deleted by mistake, later restored' });
+    const teardown = await client.waitForEnd(String(created.body['id']));
+    // the first node create is performed, its connection dropped before the answer
+    sim.faults.dropAfterPerformNext(1, { method: 'POST', path: /\/nodes$/ });
+
+    const answer = await restore({ teardownId: teardown['id'], reason: 'restore with a lost node answer' });
+    const done = await waitForRestore(String(answer.body['id']));
+
+    expect(done['error']).toBeNull();
+    expect(done['status']).toBe('completed');
+    const restored = sim.snapshot(String(done['newWorkflowId']))!;
+    expect(restored.nodes).toHaveLength(3);
+    expect(Object.values(done['idMap']['nodes']).sort()).toEqual(restored.nodes.map((n) => n.id).sort());
+  });
 });
