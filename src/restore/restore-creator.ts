@@ -1,4 +1,3 @@
-import { canonicalJson } from '../common/canonical-json.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
 import type { RequestOptions } from '../dialnexa/dialnexa.client.js';
@@ -255,8 +254,22 @@ function sameNode(listed: JsonObject, body: NewNode): boolean {
     listed['label'] === body.label &&
     listed['position_x'] === body.position_x &&
     listed['position_y'] === body.position_y &&
-    canonicalJson(listed['config'] ?? {}) === canonicalJson(body.config)
+    sameJson(listed['config'] ?? {}, body.config)
   );
+}
+
+/**
+ * JSON equality whatever the key order (DialNexa may serve keys in another order). Not canonical
+ * JSON: RFC 8785 refuses lone surrogates, which archived configs may hold.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  const bRecord = b as Record<string, unknown>;
+  if (aKeys.length !== Object.keys(b).length) return false;
+  return aKeys.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], bRecord[k]));
 }
 
 function sameEdge(listed: JsonObject, body: NewEdge): boolean {
