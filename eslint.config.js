@@ -31,6 +31,11 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
+    // the web console's one script runs in the browser
+    files: ['src/console/assets/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // Only config/ and the start-up scripts read the environment.
     files: [
       'src/config/**',

@@ -1,4 +1,4 @@
-// Three tiers, one project each (house style): unit specs sit beside the code and do no I/O;
+// Three tiers (and the console's browser tests), one project each (house style): unit specs sit beside the code and do no I/O;
 // integration specs use the real PostgreSQL and S3 store; e2e specs run the whole service over
 // HTTP against the DialNexa simulator. `npm test` (scripts/test.sh) starts what they need.
 const swc = [
@@ -47,6 +47,16 @@ export default {
       testTimeout: 90_000,
       // All S3 traffic through the AWS-rules proxy, to a bucket with a default retention rule; a
       // request AWS would refuse fails its test (test/support/aws-rules-proxy.ts).
+      globalSetup: '<rootDir>/test/support/e2e-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/e2e-global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/aws-rules-guard.ts'],
+    },
+    {
+      ...common,
+      // the web console in Debian's headless Chromium, on the e2e tier's services and set-up
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
+      testTimeout: 90_000,
       globalSetup: '<rootDir>/test/support/e2e-global-setup.ts',
       globalTeardown: '<rootDir>/test/support/e2e-global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/support/aws-rules-guard.ts'],

@@ -10,7 +10,8 @@
 # receipt and verifies it (offline against the service's JWKS, then online), and ends by
 # restoring the deleted workflow from its archive as a new draft. The receipt signing
 # key is made for this run only and handed to the service in its environment: never written to
-# disk, never printed.
+# disk, never printed. At the end it prints the web console's URL and a key to sign in with
+# (KEEP_RUNNING=1 keeps the service up to use it).
 #
 # Everything started here is stopped on exit, unless KEEP_RUNNING=1 (then
 # `bash scripts/demo.sh stop` stops it later). Exit status: scripts/demo.mjs's (0: completed).
@@ -33,8 +34,9 @@ SIM_LOG=$RUN/demo-simulator.log
 
 REQUESTER_KEY=demo-requester-key-0001
 AUDITOR_KEY=demo-auditor-key-00001
-ADMIN_KEY=demo-admin-key-0000001
-API_KEYS='[{"name":"demo-requester","key":"demo-requester-key-0001","roles":["requester"]},{"name":"demo-auditor","key":"demo-auditor-key-00001","roles":["auditor"]},{"name":"demo-admin","key":"demo-admin-key-0000001","roles":["admin"]}]'
+# the web console's sign-in key (an admin: every page); a demo key, printed at the end
+CONSOLE_KEY=demo-console-admin-key-01
+API_KEYS='[{"name":"demo-requester","key":"demo-requester-key-0001","roles":["requester"]},{"name":"demo-auditor","key":"demo-auditor-key-00001","roles":["auditor"]},{"name":"demo-admin","key":"demo-console-admin-key-01","roles":["admin"]}]'
 
 log() { printf '\n== demo: %s\n' "$*" >&2; }
 die() {
@@ -199,6 +201,15 @@ done
 echo "service ready on $SERVICE_URL"
 
 log "teardown of $WORKFLOW_ID"
+demo_status=0
 DEMO_BASE_URL=$SERVICE_URL DEMO_WORKFLOW_ID=$WORKFLOW_ID \
-  DEMO_REQUESTER_KEY=$REQUESTER_KEY DEMO_AUDITOR_KEY=$AUDITOR_KEY DEMO_ADMIN_KEY=$ADMIN_KEY \
-  run_child node scripts/demo.mjs
+  DEMO_REQUESTER_KEY=$REQUESTER_KEY DEMO_AUDITOR_KEY=$AUDITOR_KEY DEMO_ADMIN_KEY=$CONSOLE_KEY \
+  run_child node scripts/demo.mjs || demo_status=$?
+
+log "web console"
+echo "console: $SERVICE_URL/console"
+echo "sign in with the API key: $CONSOLE_KEY (demo-admin, role admin)"
+if [ "${KEEP_RUNNING:-0}" != 1 ]; then
+  echo "(the demo stops the service now: run 'KEEP_RUNNING=1 npm run demo' to keep it up for the console)"
+fi
+exit "$demo_status"

@@ -16,7 +16,8 @@
 #     stopped on exit); its settings are exported (S3_*, AWS_*) and TEST_S3_ENV_FILE names them.
 #     To reuse a store that already runs: TEST_S3_ENV_FILE=.run/ceph/s3.env npm test
 # then generates the Prisma client, applies the migrations, builds dist/ (the e2e tests spawn
-# dist/main.js) and runs the unit, integration and e2e tiers. Every tier runs even when an
+# dist/main.js) and runs the unit, integration, e2e and browser tiers (the web console in Debian's
+# headless Chromium). Every tier runs even when an
 # earlier one failed; the exit status is non-zero when anything failed.
 # The e2e tier's jest global set-up (test/support/e2e-global-setup.ts) also creates
 # "$S3_BUCKET-dr", an Object Lock bucket with a default retention rule, and sends all of the
@@ -247,6 +248,16 @@ if [ "$build_status" = ok ]; then
   check "e2e tests" tier e2e
 else
   skip "e2e tests (no build)"
+fi
+# The web console in a headless Chromium (Debian's `chromium`; CHROMIUM_PATH names another).
+if [ "$build_status" != ok ]; then
+  skip "browser tests (no build)"
+elif [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  check "browser tests" tier browser
+else
+  echo "test: no Chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}: 'apt-get install chromium' (.ci/run does)" >&2
+  FAILED=1
+  skip "browser tests (no chromium)"
 fi
 
 exit $FAILED

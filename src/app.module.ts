@@ -9,6 +9,7 @@ import { JsonContentTypeGuard } from './common/json-content-type.guard.js';
 import { requestContextMiddleware } from './common/request-context.js';
 import type { AppConfig } from './config/app.config.js';
 import { ConfigModule } from './config/config.module.js';
+import { ConsoleModule } from './console/console.module.js';
 import { DbModule } from './db/db.module.js';
 import { createRootLogger } from './ops/logging.js';
 import { LoggingModule } from './ops/logging.module.js';
@@ -32,6 +33,7 @@ export class AppModule implements NestModule {
         // registers ApprovalsModule and LegalHoldModule, handing them the ports they need from the
         // teardown side
         TeardownModule,
+        ConsoleModule,
         OpsModule,
       ],
       providers: [

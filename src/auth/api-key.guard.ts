@@ -1,10 +1,9 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import { DomainError } from '../common/domain-error.js';
-import type { AppConfig, Role } from '../config/app.config.js';
-import { APP_CONFIG } from '../config/config.module.js';
+import type { Role } from '../config/app.config.js';
+import { ApiKeyVerifier } from './api-key.verifier.js';
 import { ApiRateLimiter } from './api-rate-limiter.js';
 import { type Caller, hasRole } from './caller.js';
 
@@ -29,8 +28,7 @@ export interface AuthenticatedRequest extends Request {
 
 /**
  * Authenticates every route that is not marked `@Public()`: `Authorization: Bearer <key>`,
- * compared as SHA-256 digests in constant time against every configured key, so neither the key
- * nor its position in API_KEYS leaks through timing. An authenticated request then spends one of
+ * checked by ApiKeyVerifier (the console's sign-in uses the same). An authenticated request then spends one of
  * its caller's rate-limit budget (before the role check: a caller probing routes it may not call
  * is still throttled).
  */
@@ -38,7 +36,7 @@ export interface AuthenticatedRequest extends Request {
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly verifier: ApiKeyVerifier,
     private readonly rateLimiter: ApiRateLimiter,
   ) {}
 
@@ -67,13 +65,8 @@ export class ApiKeyGuard implements CanActivate {
     // the auth scheme is case-insensitive (RFC 9110, section 11.1)
     const match = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(header ?? '');
     if (!match) throw new DomainError('UNAUTHENTICATED', 'send Authorization: Bearer <API key>');
-    const presented = createHash('sha256').update(match[1]!, 'utf8').digest();
-    let found: AppConfig['apiKeys'][number] | undefined;
-    for (const candidate of this.config.apiKeys) {
-      // no early exit: every configured key is compared
-      if (timingSafeEqual(presented, candidate.keySha256) && !found) found = candidate;
-    }
-    if (!found) throw new DomainError('UNAUTHENTICATED', 'the API key is not valid');
-    return { name: found.name, roles: found.roles };
+    const caller = this.verifier.callerOf(match[1]!);
+    if (!caller) throw new DomainError('UNAUTHENTICATED', 'the API key is not valid');
+    return caller;
   }
 }

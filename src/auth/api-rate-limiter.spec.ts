@@ -48,4 +48,18 @@ describe(ApiRateLimiter.name, () => {
     sut.take('team-a', 0);
     expect(refusal(sut, 'team-a', 0)?.details).toEqual({ retryAfterSeconds: 30 });
   });
+
+  it('forgets budgets that refilled, so callers keyed by client address (console sign-in) cannot grow it without bound', () => {
+    const sut = build({ perMinute: 60, burst: 3 });
+    // one attempt from each of 50,000 addresses, a second apart: each bucket refills in a second
+    for (let i = 0; i < 50_000; i += 1) sut.take(`console-sign-in@2001:db8::${i.toString(16)}`, i * 1_000);
+    expect(sut.size).toBeLessThanOrEqual(20_000);
+  });
+
+  it('still refuses a caller whose bucket is not full when the others are forgotten', () => {
+    const sut = build({ perMinute: 60, burst: 1 });
+    sut.take('team-a', 0);
+    for (let i = 0; i < 30_000; i += 1) sut.take(`addr-${i}`, 0);
+    expect(refusal(sut, 'team-a', 0)).toBeDefined();
+  });
 });

@@ -3,6 +3,9 @@ import { DomainError } from '../common/domain-error.js';
 import type { AppConfig } from '../config/app.config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
+/** Below this many buckets none is forgotten. */
+const SWEEP_FROM = 10_000;
+
 interface Bucket {
   tokens: number;
   refilledAt: number;
@@ -14,11 +17,15 @@ interface Bucket {
  * spend a real caller's budget.
  *
  * The buckets live in this process's memory: the budget is per replica (N replicas allow N times
- * the rate). Good enough to stop a runaway script; not a quota.
+ * the rate). Good enough to stop a runaway script; not a quota. A full bucket is the same as none,
+ * so full ones are forgotten once there are many: the console's sign-in keys budgets by client
+ * address, which anyone can vary.
  */
 @Injectable()
 export class ApiRateLimiter {
   private readonly buckets = new Map<string, Bucket>();
+  /** The map's size at which full buckets are next swept out (doubles while few are full). */
+  private sweepAt = SWEEP_FROM;
   private readonly perMs: number;
   private readonly burst: number;
 
@@ -27,9 +34,14 @@ export class ApiRateLimiter {
     this.burst = config.apiRateLimit.burst;
   }
 
+  /** How many budgets are remembered (the ones not full, and at most a few thousand full ones). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
   /** Spends one request of the caller's budget, or throws RATE_LIMITED with the wait in seconds. */
   take(caller: string, now = Date.now()): void {
-    // the map is bounded: callers are the configured API keys' names
+    if (this.buckets.size >= this.sweepAt) this.forgetFull(now);
     const bucket = this.buckets.get(caller) ?? { tokens: this.burst, refilledAt: now };
     bucket.tokens = Math.min(this.burst, bucket.tokens + Math.max(0, now - bucket.refilledAt) * this.perMs);
     bucket.refilledAt = now;
@@ -47,5 +59,15 @@ export class ApiRateLimiter {
         details: { retryAfterSeconds },
       },
     );
+  }
+
+  /** Drops the buckets refilled to the burst by `now`; amortised O(1) per take. */
+  private forgetFull(now: number): void {
+    for (const [caller, bucket] of this.buckets) {
+      if (bucket.tokens + Math.max(0, now - bucket.refilledAt) * this.perMs >= this.burst) {
+        this.buckets.delete(caller);
+      }
+    }
+    this.sweepAt = Math.max(SWEEP_FROM, this.buckets.size * 2);
   }
 }

@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   'RESTORE_NOT_FOUND',
   'TEARDOWN_NOT_RESTORABLE',
   'RESTORE_SNAPSHOT_MISSING',
+  // web console: a form post without its CSRF token, or from another site
+  'CSRF_REJECTED',
   // upstream (DialNexa)
   'WORKFLOW_NOT_FOUND',
   'WORKFLOW_GONE',

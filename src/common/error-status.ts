@@ -9,6 +9,7 @@ export function httpStatusOf(code: ErrorCode): number {
       return 401;
     case 'FORBIDDEN':
     case 'APPROVAL_NOT_ALLOWED':
+    case 'CSRF_REJECTED':
       return 403;
     case 'ROUTE_NOT_FOUND':
     case 'TEARDOWN_NOT_FOUND':

@@ -141,4 +141,48 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ ...valid, RECEIPT_PREVIOUS_PUBLIC_KEYS: 'nothing' })).toThrow(ConfigError);
     });
   });
+
+  it('reads the console settings: session TTL, SSO header, trusted proxies and users', () => {
+    expect(loadConfig(valid).console).toEqual({
+      sessionTtlMinutes: 480,
+      ssoHeader: null,
+      trustedProxies: [],
+      ssoUsers: new Map(),
+    });
+    const sut = loadConfig({
+      ...valid,
+      CONSOLE_SESSION_TTL_MINUTES: '60',
+      CONSOLE_SSO_HEADER: 'X-Forwarded-Email',
+      CONSOLE_TRUSTED_PROXIES: '10.0.0.5, 192.168.0.0/16,::1',
+      CONSOLE_SSO_USERS: JSON.stringify({
+        'Ana@Example.com': { name: 'ana', roles: ['approver', 'approver'] },
+      }),
+    }).console;
+    expect(sut).toEqual({
+      sessionTtlMinutes: 60,
+      ssoHeader: 'x-forwarded-email',
+      trustedProxies: ['10.0.0.5', '192.168.0.0/16', '::1'],
+      ssoUsers: new Map([['ana@example.com', { name: 'ana', roles: ['approver'] }]]),
+    });
+  });
+
+  it('refuses bad console settings, naming each variable', () => {
+    const bad = (env: Record<string, string>) => () => loadConfig({ ...valid, ...env });
+    expect(bad({ CONSOLE_TRUSTED_PROXIES: '10.0.0.0/33' })).toThrow(/CONSOLE_TRUSTED_PROXIES/);
+    expect(bad({ CONSOLE_TRUSTED_PROXIES: 'proxy.internal' })).toThrow(/CONSOLE_TRUSTED_PROXIES/);
+    // everyone: anybody's SSO header would be believed (and Express's trust proxy refuses it at start)
+    expect(bad({ CONSOLE_TRUSTED_PROXIES: '10.0.0.5, 0.0.0.0/0' })).toThrow(
+      /CONSOLE_TRUSTED_PROXIES.*everyone/,
+    );
+    expect(bad({ CONSOLE_TRUSTED_PROXIES: '::/0' })).toThrow(/CONSOLE_TRUSTED_PROXIES.*everyone/);
+    expect(bad({ CONSOLE_TRUSTED_PROXIES: '::ffff:0.0.0.0/96' })).toThrow(
+      /CONSOLE_TRUSTED_PROXIES.*everyone/,
+    );
+    expect(bad({ CONSOLE_SSO_USERS: '{"a": {"name": "system", "roles": ["admin"]}}' })).toThrow(/reserved/);
+    expect(bad({ CONSOLE_SSO_USERS: '[1]' })).toThrow(/CONSOLE_SSO_USERS/);
+    expect(bad({ CONSOLE_SSO_HEADER: 'X Bad' })).toThrow(/CONSOLE_SSO_HEADER/);
+    // a header believed from anyone would let anybody name themselves
+    expect(bad({ CONSOLE_SSO_HEADER: 'X-Forwarded-Email' })).toThrow(/CONSOLE_TRUSTED_PROXIES/);
+    expect(bad({ CONSOLE_SESSION_TTL_MINUTES: '0' })).toThrow(/CONSOLE_SESSION_TTL_MINUTES/);
+  });
 });

@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -102,6 +103,22 @@ export interface ReceiptConfig {
   previousPublicKeys: string[];
 }
 
+/** A person the SSO proxy may name, and who they are in the console. */
+export interface ConsoleSsoUser {
+  name: string;
+  roles: Role[];
+}
+
+export interface ConsoleConfig {
+  sessionTtlMinutes: number;
+  /** Lower-case header name the SSO proxy puts the identity in; null: no SSO. */
+  ssoHeader: string | null;
+  /** Addresses (IPs or CIDRs) of the proxies whose SSO header and X-Forwarded-* are believed. */
+  trustedProxies: string[];
+  /** Identity (as the proxy sends it, compared case-insensitively) → the console caller. */
+  ssoUsers: Map<string, ConsoleSsoUser>;
+}
+
 export interface AppConfig {
   port: number;
   databaseUrl: string;
@@ -118,6 +135,7 @@ export interface AppConfig {
   apiRateLimit: ApiRateLimitConfig;
   auditAnchors: AuditAnchorConfig;
   receipts: ReceiptConfig;
+  console: ConsoleConfig;
 }
 
 export class ConfigError extends Error {
@@ -262,6 +280,79 @@ const ed25519PublicKeys = z.string().transform((raw, ctx) => {
   return keys;
 });
 
+const trustedProxies = z.string().transform((raw, ctx) => {
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0);
+  for (const entry of entries) {
+    if (!isAddressOrCidr(entry)) {
+      ctx.addIssue({ code: 'custom', message: `${entry.slice(0, 60)} is not an IP address or CIDR` });
+      return z.NEVER;
+    }
+    if (coversEveryone(entry)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${entry} is everyone: anybody's SSO header and X-Forwarded-* would be believed; name the proxies`,
+      });
+      return z.NEVER;
+    }
+  }
+  return entries;
+});
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** True when a (valid) entry holds every IPv4 or every IPv6 address (a subnet holds both ends of its range). */
+function coversEveryone(entry: string): boolean {
+  const [address, bits] = entry.split('/');
+  if (bits === undefined) return false;
+  const list = new BlockList();
+  list.addSubnet(address!, Number(bits), isIP(address!) === 6 ? 'ipv6' : 'ipv4');
+  const allIpv4 = list.check('0.0.0.0', 'ipv4') && list.check('255.255.255.255', 'ipv4');
+  const allIpv6 = list.check('::', 'ipv6') && list.check('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'ipv6');
+  return allIpv4 || allIpv6;
+}
+
+const ssoUserEntry = z.strictObject({
+  name: apiKeyEntry.shape.name,
+  roles: z.array(z.enum(ROLES)).min(1),
+});
+
+const ssoUsers = z.string().transform((raw, ctx) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object of identity → {name, roles}' });
+    return z.NEVER;
+  }
+  const result = z.record(z.string().min(1).max(320), ssoUserEntry).safeParse(parsed);
+  if (!result.success) {
+    ctx.addIssue({
+      code: 'custom',
+      message: result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; '),
+    });
+    return z.NEVER;
+  }
+  const users = new Map<string, ConsoleSsoUser>();
+  for (const [identity, user] of Object.entries(result.data)) {
+    if (RESERVED_CALLER_NAMES.has(user.name.toLowerCase())) {
+      ctx.addIssue({ code: 'custom', message: `name ${user.name} is reserved for the service itself` });
+      return z.NEVER;
+    }
+    users.set(identity.toLowerCase(), { name: user.name, roles: [...new Set(user.roles)] });
+  }
+  return users;
+});
+
 const schema = z.object({
   PORT: int(3000, 0, 65535),
   DATABASE_URL: required.pipe(url('a postgresql:// URL')),
@@ -319,6 +410,14 @@ const schema = z.object({
     .optional(),
   RECEIPT_SIGNING_KEY: ed25519PrivateKey.optional(),
   RECEIPT_PREVIOUS_PUBLIC_KEYS: ed25519PublicKeys.optional(),
+  CONSOLE_SESSION_TTL_MINUTES: int(480, 5, 7 * 24 * 60),
+  CONSOLE_SSO_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,100}$/, 'must be an HTTP header name')
+    .transform((v) => v.toLowerCase())
+    .optional(),
+  CONSOLE_TRUSTED_PROXIES: trustedProxies.optional(),
+  CONSOLE_SSO_USERS: ssoUsers.optional(),
 });
 
 /** Every environment variable the service reads, with its validation: the README's table is made from it. */
@@ -341,6 +440,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   }
   if (e.ARCHIVE_UPLOAD_BUFFER_MB < e.ARCHIVE_PART_SIZE_MB) {
     problems.push('ARCHIVE_UPLOAD_BUFFER_MB must hold at least one part of ARCHIVE_PART_SIZE_MB');
+  }
+  if (e.CONSOLE_SSO_HEADER !== undefined && (e.CONSOLE_TRUSTED_PROXIES ?? []).length === 0) {
+    problems.push('CONSOLE_SSO_HEADER needs CONSOLE_TRUSTED_PROXIES: the header is believed only from them');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -407,6 +509,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     receipts: {
       signingKey: e.RECEIPT_SIGNING_KEY ?? null,
       previousPublicKeys: e.RECEIPT_PREVIOUS_PUBLIC_KEYS ?? [],
+    },
+    console: {
+      sessionTtlMinutes: e.CONSOLE_SESSION_TTL_MINUTES,
+      ssoHeader: e.CONSOLE_SSO_HEADER ?? null,
+      trustedProxies: e.CONSOLE_TRUSTED_PROXIES ?? [],
+      ssoUsers: e.CONSOLE_SSO_USERS ?? new Map<string, ConsoleSsoUser>(),
     },
   };
 }

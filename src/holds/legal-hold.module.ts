@@ -32,6 +32,7 @@ export class LegalHoldModule {
       imports: [AuditModule, LegalHoldRepositoryModule, ...options.imports],
       controllers: [LegalHoldController],
       providers: [LegalHoldService, { provide: HELD_TEARDOWNS, useExisting: options.teardowns }],
+      exports: [LegalHoldService],
     };
   }
 }

@@ -1,6 +1,7 @@
 import { DomainError } from '../common/domain-error.js';
+import type { JsonObject } from '../common/json.js';
 import { RestoreCreator, restoredDescription } from './restore-creator.js';
-import { buildArchivedWorkflow } from './testing/archived-workflow.factory.js';
+import { buildArchivedWorkflow, buildNode } from './testing/archived-workflow.factory.js';
 import { FakeRestoreUpstream, phoneOnlyCsv } from './testing/fake-restore-upstream.js';
 import { MemoryItemLog } from './testing/memory-item-log.js';
 
@@ -253,5 +254,24 @@ describe(RestoreCreator.name, () => {
       { wlead_first: leads[0] },
       { wlead_second: leads[1] },
     ]);
+  });
+
+  it('finds a node whose lost answer holds hostile config (lone surrogates, other key order, __proto__)', async () => {
+    const config = JSON.parse('{"b": "\\ud800 lone", "a": [-0, 1e21, {"__proto__": "own"}]}') as JsonObject;
+    const archived = buildArchivedWorkflow({ nodes: [buildNode({ id: 'node_x', config })], edges: [] });
+    upstream.failNext('node', 'lost');
+    const sut = () => new RestoreCreator(upstream, log).createAll(archived);
+    await expect(sut()).rejects.toMatchObject({ code: 'UPSTREAM_OUTCOME_UNKNOWN' });
+    // DialNexa serves the keys in another order
+    const [workflowId] = [...upstream.workflows.keys()];
+    const [node] = upstream.nodes.get(workflowId!)!;
+    node!['config'] = JSON.parse(
+      '{"a": [-0, 1e21, {"__proto__": "own"}], "b": "\\ud800 lone"}',
+    ) as JsonObject;
+
+    await sut();
+
+    expect(upstream.nodes.get(workflowId!)).toHaveLength(1);
+    expect(upstream.creates('node')).toBe(1);
   });
 });

@@ -271,21 +271,17 @@ function sameNode(listed: JsonObject, body: NewNode): boolean {
 }
 
 /**
- * The same JSON value, whatever the order of object keys: strings compared as they are (a lone
- * surrogate included, which canonical JSON refuses) and numbers by value (-0 is 0, as DialNexa
- * may serve it).
+ * JSON equality whatever the key order (DialNexa may serve keys in another order). Not canonical
+ * JSON: RFC 8785 refuses lone surrogates, which archived configs may hold.
  */
 function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, i) => sameJson(item, b[i]));
-  }
-  const left = Object.entries(a);
-  const right = b as Record<string, unknown>;
-  if (left.length !== Object.keys(right).length) return false;
-  return left.every(([key, value]) => Object.hasOwn(right, key) && sameJson(value, right[key]));
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  const bRecord = b as Record<string, unknown>;
+  if (aKeys.length !== Object.keys(b).length) return false;
+  return aKeys.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], bRecord[k]));
 }
 
 function sameEdge(listed: JsonObject, body: NewEdge): boolean {

@@ -41,6 +41,8 @@ export class RestoreModule {
         { provide: RESTORE_UPSTREAM, useExisting: DialnexaClient },
         { provide: LEADS_CSV_ENCODER, useValue: leadsCsv },
       ],
+      // the web console starts and shows restores through the same use cases
+      exports: [RestoreService],
     };
   }
 }

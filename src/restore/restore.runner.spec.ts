@@ -280,4 +280,25 @@ describe(RestoreRunner.name, () => {
     expect(upstream.calls).toEqual([]);
     expect(written.size).toBe(0);
   });
+
+  it('an unexpected error (a database hiccup) is retried like an outage, not recorded as the end', async () => {
+    const { sut, repo, upstream } = build();
+    const log = repo.log;
+    const record = log.record.bind(log);
+    let calls = 0;
+    log.record = (...args) =>
+      ++calls === 3 ? Promise.reject(new Error('Transaction already closed')) : record(...args);
+
+    await expect(sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M')).rejects.toMatchObject({
+      code: 'INTERNAL_ERROR',
+      retryable: true,
+    });
+    expect(repo.restore.status).toBe('creating');
+    expect(repo.events).toEqual([]);
+
+    await sut.run('rst_01JB6Z3K4V9Q2W8E5R7T1Y3X6M');
+
+    expect(repo.restore.status).toBe('completed');
+    expect(upstream.nodes.get(repo.restore.newWorkflowId!)).toHaveLength(2);
+  });
 });

@@ -98,14 +98,17 @@ export class RestoreRunner {
         this.logger.log(`restore ${restoreId}: interrupted by shutdown at ${restore.status}`);
         return;
       }
-      if (isDomainError(error) && error.retryable) {
+      const failure = asDomainError(error);
+      if (failure.retryable) {
+        if (!isDomainError(error))
+          this.logger.warn(`restore ${restoreId}: unexpected error (${String(error)})`);
         // recorded for the caller to see; the job is retried with backoff from the intent log
         await this.restores
-          .update(restore, { upstreamRequests: tally.count, error: errorOf(error, {}) })
+          .update(restore, { upstreamRequests: tally.count, error: errorOf(failure, {}) })
           .catch(() => undefined); // the lease may be gone: the next claim records it then
-        throw error;
+        throw failure;
       }
-      await this.fail(restore, error, tally);
+      await this.fail(restore, failure, tally);
     } finally {
       lease.stop();
       await this.restores.release(restoreId, claimed.fencingToken).catch((error: unknown) => {
@@ -288,6 +291,18 @@ function titleOf(workflow: JsonObject | undefined): string | null {
     if (typeof value === 'string' && value !== '') return value;
   }
   return null;
+}
+
+/**
+ * Unknown errors (a database hiccup, a bug) are retried like an outage: the intent log makes a
+ * resume safe, and RESTORE_CRASH_LOOP bounds it. Their message stays in the logs.
+ */
+function asDomainError(error: unknown): DomainError {
+  if (isDomainError(error)) return error;
+  return new DomainError('INTERNAL_ERROR', 'an unexpected error stopped the restore', {
+    retryable: true,
+    cause: error,
+  });
 }
 
 function errorOf(error: unknown, details: Record<string, unknown>): RestoreError {

@@ -41,5 +41,15 @@ export class TeardownRepositoryModule {}
   ],
   controllers: [TeardownController, TeardownReceiptController],
   providers: [DestructiveCallGate, TeardownRunner, TeardownService, TeardownWorker],
+  // the web console (src/console/) acts through the same use cases as the REST controllers
+  exports: [
+    TeardownService,
+    ApprovalsModule,
+    LegalHoldModule,
+    RestoreModule,
+    ReceiptModule,
+    AuditModule,
+    DialnexaModule,
+  ],
 })
 export class TeardownModule {}

@@ -86,11 +86,12 @@ export class TeardownService {
     return teardown;
   }
 
+  /** `requestedBy` narrows the list for callers who see every teardown (the console's filter). */
   async list(
     caller: Caller,
-    query: ListTeardownsDto,
+    query: ListTeardownsDto & { requestedBy?: string },
   ): Promise<{ data: Teardown[]; nextCursor: string | null }> {
-    const requestedBy = this.seesAll(caller) ? undefined : caller.name;
+    const requestedBy = this.seesAll(caller) ? query.requestedBy : caller.name;
     const rows = await this.teardowns.list(
       { workflowId: query.workflowId, status: query.status, requestedBy },
       query.limit + 1,

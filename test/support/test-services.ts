@@ -49,6 +49,10 @@ export function databaseUrl(): string {
  */
 export async function emptyTables(client: pg.ClientBase): Promise<void> {
   await client.query('TRUNCATE teardown, idempotency_record, approval, legal_hold');
+  const sessions = await client.query(
+    `SELECT 1 FROM information_schema.tables WHERE table_name = 'console_session'`,
+  );
+  if (sessions.rowCount) await client.query('TRUNCATE console_session');
   const budget = await client.query(
     `SELECT 1 FROM information_schema.tables WHERE table_name = 'rate_budget'`,
   );
