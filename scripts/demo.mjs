@@ -4,10 +4,11 @@
 // terminal, one line per change otherwise), shows the audit trail, downloads the archive and
 // verifies every object against its manifest, verifies the audit chain, then fetches the signed
 // deletion receipt and verifies it (offline against the service's JWKS, then online: manifests
-// and anchor in the bucket, events in the chain). Exits non-zero unless all of that succeeded.
+// and anchor in the bucket, events in the chain), and ends by restoring the deleted workflow from
+// its archive as a new draft (as an admin). Exits non-zero unless all of that succeeded.
 //
 // Environment: DEMO_BASE_URL (the service), DEMO_WORKFLOW_ID, DEMO_REQUESTER_KEY,
-// DEMO_AUDITOR_KEY; DEMO_ARCHIVE_DIR (where the archive is downloaded, .run/demo-archive-<id>).
+// DEMO_AUDITOR_KEY, DEMO_ADMIN_KEY; DEMO_ARCHIVE_DIR (where the archive is downloaded, .run/demo-archive-<id>).
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,7 +24,11 @@ function required(name) {
 
 const baseUrl = required('DEMO_BASE_URL');
 const workflowId = required('DEMO_WORKFLOW_ID');
-const keys = { requester: required('DEMO_REQUESTER_KEY'), auditor: required('DEMO_AUDITOR_KEY') };
+const keys = {
+  requester: required('DEMO_REQUESTER_KEY'),
+  auditor: required('DEMO_AUDITOR_KEY'),
+  admin: required('DEMO_ADMIN_KEY'),
+};
 const cliPath = path.join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 
 /** One CLI command as `role`, shown as typed; its output goes to this terminal unless captured. */
@@ -74,9 +79,19 @@ async function main() {
   const offline = await cli('requester', ['receipt', 'verify', receiptFile]);
   const online = await cli('auditor', ['receipt', 'verify', receiptFile, '--online']);
 
-  const ok = [watched, trail, archive, chain, receipt, offline, online].every((run) => run.code === 0);
+  const restored = await cli('admin', [
+    'restore',
+    'start',
+    id,
+    '--reason',
+    'Demo: the deletion was a mistake; bring the workflow back as a draft',
+    '--wait',
+  ]);
+
+  const runs = [watched, trail, archive, chain, receipt, offline, online, restored];
+  const ok = runs.every((run) => run.code === 0);
   console.log(
-    `\n${ok ? 'DEMO OK' : 'DEMO FAILED'}: teardown ${id} of ${workflowId}; its archive is in ${dir}, its signed receipt in ${receiptFile}`,
+    `\n${ok ? 'DEMO OK' : 'DEMO FAILED'}: teardown ${id} of ${workflowId}; its archive is in ${dir}, its signed receipt in ${receiptFile}; restored as a new draft (above)`,
   );
   return ok;
 }

@@ -7,7 +7,8 @@
 # scripts/demo.mjs operates it with the admin CLI: requests the teardown of that workflow,
 # watches its progress to the end, shows its audit trail, downloads and verifies its archive
 # (into .run/demo-archive-<id>), verifies the audit chain, then fetches the signed deletion
-# receipt and verifies it (offline against the service's JWKS, then online). The receipt signing
+# receipt and verifies it (offline against the service's JWKS, then online), and ends by
+# restoring the deleted workflow from its archive as a new draft. The receipt signing
 # key is made for this run only and handed to the service in its environment: never written to
 # disk, never printed. At the end it prints the web console's URL and a key to sign in with
 # (KEEP_RUNNING=1 keeps the service up to use it).
@@ -202,7 +203,7 @@ echo "service ready on $SERVICE_URL"
 log "teardown of $WORKFLOW_ID"
 demo_status=0
 DEMO_BASE_URL=$SERVICE_URL DEMO_WORKFLOW_ID=$WORKFLOW_ID \
-  DEMO_REQUESTER_KEY=$REQUESTER_KEY DEMO_AUDITOR_KEY=$AUDITOR_KEY \
+  DEMO_REQUESTER_KEY=$REQUESTER_KEY DEMO_AUDITOR_KEY=$AUDITOR_KEY DEMO_ADMIN_KEY=$CONSOLE_KEY \
   run_child node scripts/demo.mjs || demo_status=$?
 
 log "web console"

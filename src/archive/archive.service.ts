@@ -240,7 +240,13 @@ export class ArchiveService {
    * the Object Lock retention when a lock mode is set. Throws ARCHIVE_VERIFICATION_FAILED.
    */
   async verify(ref: ArchiveRef): Promise<ArchiveRef> {
-    const manifestBytes = await this.store.getBytes(ref.manifestKey, ref.manifestVersionId);
+    const manifestBytes = await this.store
+      .getBytes(ref.manifestKey, ref.manifestVersionId)
+      .catch((error: unknown) => {
+        // an unreachable store is worth another try; a manifest that is not there is a damaged archive
+        if (isDomainError(error) && error.retryable) throw error;
+        throw verificationFailed([`manifest.json: unreadable (${(error as Error).message})`]);
+      });
     const problems: string[] = [];
     if (sha256(manifestBytes) !== ref.manifestSha256)
       problems.push('manifest.json: SHA-256 differs from the recorded one');

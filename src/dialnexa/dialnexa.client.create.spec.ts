@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { errors } from 'undici';
-import { DialnexaClient } from './dialnexa.client.js';
+import { type CreateRequestOptions, DialnexaClient } from './dialnexa.client.js';
 import type { JsonObject, NewNode } from './dialnexa.types.js';
 import { API_KEY, build, PHONE, reset, T0 } from './testing/mock-dialnexa.js';
 
@@ -274,6 +274,27 @@ describe(`${DialnexaClient.name} creates`, () => {
         details: { reason: 'UND_ERR_HEADERS_TIMEOUT', after: 'UPSTREAM_TIMEOUT' },
       });
       expect(seen).toHaveLength(2);
+    });
+
+    it.each([
+      [
+        'createWorkflow',
+        (sut: DialnexaClient, o: CreateRequestOptions) =>
+          sut.createWorkflow({ title: 'T', description: null }, o),
+      ],
+      ['createNode', (sut: DialnexaClient, o: CreateRequestOptions) => sut.createNode(WF, buildNewNode(), o)],
+      [
+        'createEdge',
+        (sut: DialnexaClient, o: CreateRequestOptions) =>
+          sut.createEdge(WF, { from_node_id: 'node_a', to_node_id: 'node_b' }, o),
+      ],
+      ['uploadLeads', (sut: DialnexaClient, o: CreateRequestOptions) => sut.uploadLeads(WF, CSV, o)],
+    ] as const)('%s sends nothing when its beforeSend throws (a lease lost)', async (_, call) => {
+      const { sut, seen } = build();
+      const lost = new Error('the lease was lost');
+
+      await expect(call(sut, { beforeSend: () => Promise.reject(lost) })).rejects.toBe(lost);
+      expect(seen).toHaveLength(0);
     });
 
     it.each(CREATES)('%s is resent after a 429, once the window has passed', async (name, path, call) => {

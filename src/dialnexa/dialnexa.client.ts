@@ -68,6 +68,15 @@ export interface RequestOptions {
   tally?: RequestTally;
 }
 
+/** For a create (a restore's): `beforeSend` as below, for a caller that must check its lease or record its intent last. */
+export interface CreateRequestOptions extends RequestOptions {
+  /**
+   * Runs right before each attempt's bytes may leave the process: after the rate gate let it
+   * through, for the first attempt and every resend after a 429. When it throws, nothing is sent.
+   */
+  beforeSend?: () => Promise<void>;
+}
+
 /** For the requests that change a workflow upstream (cancel, DELETE): see DestructiveCallGate. */
 export interface DestructiveRequestOptions extends RequestOptions {
   /**
@@ -368,13 +377,13 @@ export class DialnexaClient implements OnApplicationShutdown {
    * person activates it. Like every create, never resent once its bytes may have reached DialNexa:
    * a lost answer is `UPSTREAM_OUTCOME_UNKNOWN` (look the object up before creating it again).
    */
-  async createWorkflow(body: NewWorkflow, opts: RequestOptions = {}): Promise<JsonObject> {
+  async createWorkflow(body: NewWorkflow, opts: CreateRequestOptions = {}): Promise<JsonObject> {
     const json = { title: body.title, description: body.description, status: 'draft' };
     return this.create({ endpoint: 'workflow.create', path: '/v1/workflows' }, json, opts);
   }
 
   /** 404: no such workflow; 409: the workflow is neither draft nor paused; 400: a bad `config` reference. */
-  async createNode(workflowId: string, body: NewNode, opts: RequestOptions = {}): Promise<JsonObject> {
+  async createNode(workflowId: string, body: NewNode, opts: CreateRequestOptions = {}): Promise<JsonObject> {
     const json = {
       node_type: body.node_type,
       label: body.label,
@@ -391,7 +400,7 @@ export class DialnexaClient implements OnApplicationShutdown {
    * creation. 404 (`UPSTREAM_NOT_FOUND`): a node, or the workflow, is not there; 409: the same
    * `(from, to, label)` exists already.
    */
-  async createEdge(workflowId: string, body: NewEdge, opts: RequestOptions = {}): Promise<JsonObject> {
+  async createEdge(workflowId: string, body: NewEdge, opts: CreateRequestOptions = {}): Promise<JsonObject> {
     const json: JsonObject = { from_node_id: body.from_node_id, to_node_id: body.to_node_id };
     if (body.label !== undefined && body.label !== null) json.label = body.label;
     const path = `${this.workflowPath(workflowId)}/edges`;
@@ -406,7 +415,11 @@ export class DialnexaClient implements OnApplicationShutdown {
    * Uploads one CSV file of leads (`multipart/form-data`, field `file`, `leads.csv`). The CSV is
    * never logged nor quoted in an error. 413 (`UPSTREAM_PAYLOAD_TOO_LARGE`): send fewer rows.
    */
-  async uploadLeads(workflowId: string, csv: Uint8Array, opts: RequestOptions = {}): Promise<LeadUpload> {
+  async uploadLeads(
+    workflowId: string,
+    csv: Uint8Array,
+    opts: CreateRequestOptions = {},
+  ): Promise<LeadUpload> {
     const form = multipartFile('file', 'leads.csv', 'text/csv', csv);
     const call = this.createCall(
       { endpoint: 'leads.upload', path: `${this.workflowPath(workflowId)}/leads` },
@@ -473,7 +486,7 @@ export class DialnexaClient implements OnApplicationShutdown {
   private createCall(
     target: Pick<Call, 'endpoint' | 'path' | 'codeFor'>,
     body: NonNullable<Call['body']>,
-    opts: RequestOptions,
+    opts: CreateRequestOptions,
   ): Call {
     return {
       ...target,
@@ -483,13 +496,14 @@ export class DialnexaClient implements OnApplicationShutdown {
       retry: 'rate-limit-only',
       signal: opts.signal,
       tally: opts.tally,
+      beforeSend: opts.beforeSend,
     };
   }
 
   private async create(
     target: Pick<Call, 'endpoint' | 'path' | 'codeFor'>,
     json: JsonObject,
-    opts: RequestOptions,
+    opts: CreateRequestOptions,
   ): Promise<JsonObject> {
     // jsonText, not JSON.stringify: an archived -0 (a node's config) must come back as -0
     const body = { bytes: jsonText(json), contentType: 'application/json' };

@@ -1,7 +1,8 @@
 import { DomainError } from '../common/domain-error.js';
+import type { JsonObject } from '../common/json.js';
 import { RestoreCreator, restoredDescription } from './restore-creator.js';
-import { buildArchivedWorkflow } from './testing/archived-workflow.factory.js';
-import { FakeRestoreUpstream } from './testing/fake-restore-upstream.js';
+import { buildArchivedWorkflow, buildNode } from './testing/archived-workflow.factory.js';
+import { FakeRestoreUpstream, phoneOnlyCsv } from './testing/fake-restore-upstream.js';
 import { MemoryItemLog } from './testing/memory-item-log.js';
 
 describe(RestoreCreator.name, () => {
@@ -160,5 +161,117 @@ describe(RestoreCreator.name, () => {
     await run();
 
     expect(upstream.calls.length).toBe(sent);
+  });
+
+  it('a draft create aborted before it was sent (a shutdown at the rate gate) is sent on resume: one workflow, no RESTORE_DRAFT_UNCERTAIN', async () => {
+    upstream.failNext('workflow', 'aborted');
+    await expect(run()).rejects.toThrow('aborted while waiting at the rate gate');
+    expect(log.rows.size).toBe(0); // no intent: nothing went out
+
+    await run();
+
+    expect(upstream.creates('workflow')).toBe(1);
+    expectCompleteCopy();
+  });
+
+  it('a lost answer to creating a node whose config holds a lone surrogate and -0 is found by the lookup: one copy', async () => {
+    const config = { notes: 'broken emoji \ud83d here', variables: { zero: -0, list: ['\ude00', 1] } };
+    const archived = buildArchivedWorkflow();
+    archived.nodes = archived.nodes.map((n) => (n['id'] === 'node_a' ? { ...n, config } : n)); // the first node created
+    upstream.failNext('node', 'lost');
+    const sut = () => new RestoreCreator(upstream, log).createAll(archived);
+    await expect(sut()).rejects.toMatchObject({ code: 'UPSTREAM_OUTCOME_UNKNOWN' });
+    // DialNexa may serve the config with its keys in another order and -0 as 0
+    const [workflowId] = [...upstream.workflows.keys()];
+    const served = upstream.nodes.get(workflowId!)!;
+    served[0] = {
+      ...served[0]!,
+      config: { variables: { list: ['\ude00', 1], zero: 0 }, notes: config.notes },
+    };
+
+    await sut();
+
+    expect(upstream.creates('node')).toBe(3);
+    expect(upstream.nodes.get(workflowId!)!.map((n) => n['label'])).toEqual(['Start', 'Call', 'Call']);
+  });
+
+  it.each(['node', 'edge', 'leads'] as const)(
+    'a 429 or 5xx while looking up a lost %s create sends nothing again: the lookup is retried, never skipped',
+    async (kind) => {
+      upstream.failNext(kind, 'lost');
+      await expect(run()).rejects.toMatchObject({ code: 'UPSTREAM_OUTCOME_UNKNOWN' });
+      const sent = upstream.creates(kind);
+      const unavailable = new DomainError('UPSTREAM_RATE_LIMITED', 'DialNexa answered 429', {
+        retryable: true,
+      });
+      const listAll = upstream.listAll.bind(upstream);
+      const pages = upstream.pages.bind(upstream);
+      upstream.listAll = () => Promise.reject(unavailable);
+      // eslint-disable-next-line require-yield -- a listing that fails at its first page
+      upstream.pages = async function* () {
+        await Promise.resolve();
+        throw unavailable;
+      };
+
+      await expect(run()).rejects.toBe(unavailable);
+
+      expect(upstream.creates(kind)).toBe(sent);
+      upstream.listAll = listAll;
+      upstream.pages = pages;
+      await run();
+      expectCompleteCopy();
+    },
+  );
+
+  it('a lost upload of a second file whose phone number the first file enrolled too maps to its own new lead', async () => {
+    const file = (seq: number, oldId: string) => ({
+      seq,
+      rows: [{ oldId, phone: '+14155550101' }],
+      csv: phoneOnlyCsv([{ phone_number: '+14155550101' }]).csv,
+    });
+    const archived = buildArchivedWorkflow({
+      leadFiles: async function* () {
+        yield file(0, 'wlead_first');
+        yield file(1, 'wlead_second');
+      },
+    });
+    const upload = upstream.uploadLeads.bind(upstream);
+    let uploads = 0;
+    upstream.uploadLeads = (workflowId, csv, opts) => {
+      uploads += 1;
+      if (uploads === 2) upstream.failNext('leads', 'lost');
+      return upload(workflowId, csv, opts);
+    };
+    const sut = () => new RestoreCreator(upstream, log).createAll(archived);
+    await expect(sut()).rejects.toMatchObject({ code: 'UPSTREAM_OUTCOME_UNKNOWN' });
+
+    await sut();
+
+    const [workflowId] = [...upstream.workflows.keys()];
+    const leads = upstream.leads.get(workflowId!)!.map((l) => l['id']);
+    expect(leads).toHaveLength(2);
+    expect([log.rows.get('leads:0')!.leads, log.rows.get('leads:1')!.leads]).toEqual([
+      { wlead_first: leads[0] },
+      { wlead_second: leads[1] },
+    ]);
+  });
+
+  it('finds a node whose lost answer holds hostile config (lone surrogates, other key order, __proto__)', async () => {
+    const config = JSON.parse('{"b": "\\ud800 lone", "a": [-0, 1e21, {"__proto__": "own"}]}') as JsonObject;
+    const archived = buildArchivedWorkflow({ nodes: [buildNode({ id: 'node_x', config })], edges: [] });
+    upstream.failNext('node', 'lost');
+    const sut = () => new RestoreCreator(upstream, log).createAll(archived);
+    await expect(sut()).rejects.toMatchObject({ code: 'UPSTREAM_OUTCOME_UNKNOWN' });
+    // DialNexa serves the keys in another order
+    const [workflowId] = [...upstream.workflows.keys()];
+    const [node] = upstream.nodes.get(workflowId!)!;
+    node!['config'] = JSON.parse(
+      '{"a": [-0, 1e21, {"__proto__": "own"}], "b": "\\ud800 lone"}',
+    ) as JsonObject;
+
+    await sut();
+
+    expect(upstream.nodes.get(workflowId!)).toHaveLength(1);
+    expect(upstream.creates('node')).toBe(1);
   });
 });

@@ -1,7 +1,6 @@
-import { canonicalJson } from '../common/canonical-json.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
-import type { RequestOptions } from '../dialnexa/dialnexa.client.js';
+import type { CreateRequestOptions } from '../dialnexa/dialnexa.client.js';
 import type { LeadFile, LeadsTally } from './restore-leads.js';
 import type { RestoreItem, RestoreItemKind } from './restore.js';
 import type { RestoreItemLog } from './restore-item-log.js';
@@ -40,7 +39,8 @@ export class RestoreCreator {
   constructor(
     private readonly upstream: RestoreUpstream,
     private readonly log: RestoreItemLog,
-    private readonly opts: RequestOptions = {},
+    /** `beforeSend` runs before each create's bytes leave (the runner checks its lease there). */
+    private readonly opts: CreateRequestOptions = {},
   ) {}
 
   async createAll(archived: ArchivedWorkflow): Promise<string> {
@@ -61,11 +61,22 @@ export class RestoreCreator {
       archived.teardownId,
     );
     if (done) throw draftUncertain(archived, done.intendedAt);
-    const intent = await this.log.intend('workflow', 0, 'workflow');
+    // DialNexa lists no workflows, so an open draft intent ends the restore: it is written last,
+    // once the rate gate let the request through, so that an abort while waiting there (a
+    // shutdown, a lost lease) leaves no intent for a request that never went out
+    let intent: RestoreItem | null = null;
+    const beforeSend = async (): Promise<void> => {
+      await this.opts.beforeSend?.();
+      intent ??= await this.log.intend('workflow', 0, 'workflow');
+    };
     const created = await this.send('workflow', 0, () =>
-      this.upstream.createWorkflow({ title: archived.workflow.title, description }, this.opts),
+      this.upstream.createWorkflow(
+        { title: archived.workflow.title, description },
+        { ...this.opts, beforeSend },
+      ),
     ).catch((error: unknown) => {
-      throw outcomeUnknown(error) ? draftUncertain(archived, intent.intendedAt, error) : error;
+      if (intent && outcomeUnknown(error)) throw draftUncertain(archived, intent.intendedAt, error);
+      throw error;
     });
     return this.record('workflow', 0, created);
   }
@@ -255,8 +266,22 @@ function sameNode(listed: JsonObject, body: NewNode): boolean {
     listed['label'] === body.label &&
     listed['position_x'] === body.position_x &&
     listed['position_y'] === body.position_y &&
-    canonicalJson(listed['config'] ?? {}) === canonicalJson(body.config)
+    sameJson(listed['config'] ?? {}, body.config)
   );
+}
+
+/**
+ * JSON equality whatever the key order (DialNexa may serve keys in another order). Not canonical
+ * JSON: RFC 8785 refuses lone surrogates, which archived configs may hold.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  const bRecord = b as Record<string, unknown>;
+  if (aKeys.length !== Object.keys(b).length) return false;
+  return aKeys.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], bRecord[k]));
 }
 
 function sameEdge(listed: JsonObject, body: NewEdge): boolean {

@@ -78,4 +78,23 @@ describe(leadFiles.name, () => {
 
     expect(second.files.map((f) => f.rows)).toEqual(first.files.map((f) => f.rows));
   });
+
+  it('counts leads the encoder altered, by reason, once each', async () => {
+    const marking: LeadsCsvEncoder = (batch) => ({
+      ...phoneOnlyCsv(batch),
+      altered: batch
+        .filter((l) => l['id'] === 'wlead_1')
+        .flatMap((lead) => [
+          { lead, reason: 'lone_surrogate_replaced' },
+          { lead, reason: 'empty_value_dropped' },
+        ]),
+    });
+
+    const { tally } = await collect(leads(3), marking);
+
+    expect(tally.altered).toEqual({
+      count: 1,
+      byReason: { lone_surrogate_replaced: 1, empty_value_dropped: 1 },
+    });
+  });
 });

@@ -11,6 +11,8 @@ export type LeadsCsvEncoder = (leads: readonly JsonObject[]) => {
   csv: Uint8Array;
   /** `row_too_large`: the lead does not fit in what is left of the file's byte bound. */
   rejected: { lead: JsonObject; reason: string }[];
+  /** Leads in the file, but not exactly as archived (a lone surrogate replaced, an empty value dropped). */
+  altered?: { lead: JsonObject; reason: string }[];
 };
 
 /** The provider token of the LeadsCsvEncoder the runner uses. */
@@ -32,6 +34,8 @@ export interface LeadsTally {
   archived: number;
   excluded: { total: number; byStatus: Record<string, number> };
   unencodable: { count: number; leadIds: string[] };
+  /** Leads uploaded with metadata not exactly as archived, counted by reason. */
+  altered: { count: number; byReason: Record<string, number> };
   uploaded: number;
   files: number;
 }
@@ -62,7 +66,7 @@ export async function* leadFiles(
    */
   const flush = (): LeadFile | null => {
     if (batch.length === 0) return null;
-    const { csv, rejected } = encode(batch);
+    const { csv, rejected, altered = [] } = encode(batch);
     const refused = new Set(rejected.map((r) => r.lead));
     const fits = batch.length > rejected.length;
     const carried = fits ? rejected.filter((r) => r.reason === TOO_LARGE).map((r) => r.lead) : [];
@@ -75,6 +79,14 @@ export async function* leadFiles(
     const rows = batch
       .filter((lead) => !refused.has(lead))
       .map((lead) => ({ oldId: idOf(lead), phone: phoneOf(lead) }));
+    const carriedSet = new Set(carried);
+    const alteredLeads = new Set<JsonObject>();
+    for (const { lead, reason } of altered) {
+      if (carriedSet.has(lead)) continue; // counted with the file it goes into
+      alteredLeads.add(lead);
+      tally.altered.byReason[reason] = (tally.altered.byReason[reason] ?? 0) + 1;
+    }
+    tally.altered.count += alteredLeads.size;
     batch = carried;
     if (rows.length === 0) return null;
     tally.uploaded += rows.length;
@@ -107,6 +119,7 @@ export function emptyLeadsTally(): LeadsTally {
     archived: 0,
     excluded: { total: 0, byStatus: {} },
     unencodable: { count: 0, leadIds: [] },
+    altered: { count: 0, byReason: {} },
     uploaded: 0,
     files: 0,
   };

@@ -27,6 +27,7 @@ export function planOf(
     leadFiles: leads.files,
     excludedLeads: leads.excluded,
     unencodableLeads: leads.unencodable,
+    alteredLeads: leads.altered,
     requests,
     secondsAtCurrentRate:
       rate && rate.limit > 0 ? Math.ceil((requests / rate.limit) * (rate.windowMs / 1000)) : null,

@@ -1,7 +1,7 @@
 import type { JsonObject } from '../common/json.js';
 import { isDomainError } from '../common/domain-error.js';
 import type { KnownRateLimit } from '../dialnexa/rate-window.js';
-import type { RequestOptions } from '../dialnexa/dialnexa.client.js';
+import type { CreateRequestOptions, RequestOptions } from '../dialnexa/dialnexa.client.js';
 import type { LeadUpload, NewEdge, NewNode, NewWorkflow } from '../dialnexa/dialnexa.types.js';
 
 export type { NewEdge, NewNode };
@@ -12,10 +12,10 @@ export type { NewEdge, NewNode };
  * UPSTREAM_OUTCOME_UNKNOWN instead (see `outcomeUnknown`).
  */
 export interface RestoreUpstream {
-  createWorkflow(body: NewWorkflow, opts?: RequestOptions): Promise<JsonObject>;
-  createNode(workflowId: string, body: NewNode, opts?: RequestOptions): Promise<JsonObject>;
-  createEdge(workflowId: string, body: NewEdge, opts?: RequestOptions): Promise<JsonObject>;
-  uploadLeads(workflowId: string, csv: Uint8Array, opts?: RequestOptions): Promise<LeadUpload>;
+  createWorkflow(body: NewWorkflow, opts?: CreateRequestOptions): Promise<JsonObject>;
+  createNode(workflowId: string, body: NewNode, opts?: CreateRequestOptions): Promise<JsonObject>;
+  createEdge(workflowId: string, body: NewEdge, opts?: CreateRequestOptions): Promise<JsonObject>;
+  uploadLeads(workflowId: string, csv: Uint8Array, opts?: CreateRequestOptions): Promise<LeadUpload>;
   listAll(
     workflowId: string,
     resource: 'nodes' | 'edges',

@@ -65,7 +65,10 @@ export class RestoreController {
     const { restore, replayed } = await this.restores.create(caller, body, idempotencyKey);
     response.status(replayed ? 200 : 202);
     response.setHeader('Location', `/v1/restores/${restore.id}`);
-    return presentRestore(restore, []);
+    if (!replayed) return presentRestore(restore, []);
+    // a replay answers the restore as it is now, as GET does: its id map and progress included
+    const current = await this.restores.get(restore.id);
+    return presentRestore(current.restore, current.items);
   }
 
   @Get()

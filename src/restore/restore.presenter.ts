@@ -54,6 +54,7 @@ export const restoreResourceSchema = z
         why: z.string(),
         count: z.int().optional(),
         byStatus: z.record(z.string(), z.int()).optional(),
+        byReason: z.record(z.string(), z.int()).optional(),
         leadIds: z.array(z.string()).optional(),
       }),
     ),
@@ -88,6 +89,22 @@ export function presentRestore(restore: Restore, items: readonly RestoreItem[]):
       count: plan.excludedLeads.total,
       byStatus: plan.excludedLeads.byStatus,
     });
+    if (plan.alteredLeads && plan.alteredLeads.count > 0) {
+      notRestored.push({
+        what: 'alteredLeadMetadata',
+        why: 'restored, but a lone surrogate became U+FFFD or an empty value was left out (CSV cannot carry them)',
+        count: plan.alteredLeads.count,
+        byReason: plan.alteredLeads.byReason,
+      });
+    }
+    const unmapped = plan.leads - Object.keys(idMap.leads).length;
+    if (restore.status === 'completed' && !restore.dryRun && unmapped > 0) {
+      notRestored.push({
+        what: 'unmappedLeads',
+        why: "uploaded, but DialNexa's answer named no new lead for them: they may or may not be in the new workflow",
+        count: unmapped,
+      });
+    }
     if (plan.unencodableLeads.count > 0) {
       notRestored.push({
         what: 'unencodableLeads',

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { ArchiveService } from '../archive/archive.service.js';
 import type { ArchiveRef, ManifestObject } from '../archive/manifest.js';
 import { jsonText } from '../common/json-text.js';
+import { redact, redactValue } from '../common/log-redaction.js';
 import { type NewAuditEvent, SYSTEM_ACTOR } from '../audit/audit-event.js';
 import { DomainError, isDomainError } from '../common/domain-error.js';
 import type { JsonObject } from '../common/json.js';
@@ -42,6 +43,8 @@ export function idMapKeyOf(prefix: string, restoreId: string): string {
 export class RestoreRunner {
   private readonly logger = new Logger(RestoreRunner.name);
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** Aborted at shutdown: requests in flight end, and the restore is left to resume elsewhere. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly restores: RestoreRepository,
@@ -52,7 +55,13 @@ export class RestoreRunner {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** At shutdown: what runs now stops at its next request, its intents kept for the next claim. */
+  stop(): void {
+    this.stopping.abort(new Error('shutting down'));
+  }
+
   async run(restoreId: string): Promise<void> {
+    if (this.stopping.signal.aborted) throw new Error('shutting down: the job goes back to the queue');
     const claimed = await this.restores.claim(restoreId, this.workerId, this.config.runner.leaseSeconds);
     if (!claimed) return;
     const lease = new LeaseKeeper(
@@ -67,27 +76,39 @@ export class RestoreRunner {
     try {
       if (claimed.claimsSinceProgress > this.config.runner.maxClaimsWithoutProgress) {
         const why = `restore ${restoreId} was claimed ${claimed.claimsSinceProgress - 1} times without progress`;
-        restore = await this.fail(restore, new DomainError('RESTORE_CRASH_LOOP', why), tally);
+        // the last retryable error, if one was recorded, is most likely why
+        const details = { lastError: claimed.error };
+        restore = await this.fail(restore, new DomainError('RESTORE_CRASH_LOOP', why, { details }), tally);
         return;
       }
-      while (isRestoreRunning(restore.status)) {
+      const signal = AbortSignal.any([lease.signal, this.stopping.signal]);
+      while (isRestoreRunning(restore.status) && !this.stopping.signal.aborted) {
         if (lease.lost) throw new RestoreLeaseLostError(restoreId);
-        restore = await this.step(restore, lease.signal, tally);
+        restore = await this.step(restore, signal, tally, lease);
       }
       this.logger.log(`restore ${restoreId} is ${restore.status}`);
     } catch (error) {
-      if (error instanceof RestoreLeaseLostError) {
+      // an abort (lease lost, shutdown) fails the request in flight: its intent stays open and the
+      // next claim looks it up, so neither is the restore's failure
+      if (error instanceof RestoreLeaseLostError || lease.lost) {
         this.logger.warn(`restore ${restoreId}: lease lost, stopping (another worker continues it)`);
         return;
       }
-      if (isDomainError(error) && error.retryable) {
+      if (this.stopping.signal.aborted) {
+        this.logger.log(`restore ${restoreId}: interrupted by shutdown at ${restore.status}`);
+        return;
+      }
+      const failure = asDomainError(error);
+      if (failure.retryable) {
+        if (!isDomainError(error))
+          this.logger.warn(`restore ${restoreId}: unexpected error (${String(error)})`);
         // recorded for the caller to see; the job is retried with backoff from the intent log
         await this.restores
-          .update(restore, { upstreamRequests: tally.count, error: errorOf(error, {}) })
+          .update(restore, { upstreamRequests: tally.count, error: errorOf(failure, {}) })
           .catch(() => undefined); // the lease may be gone: the next claim records it then
-        throw error;
+        throw failure;
       }
-      await this.fail(restore, error, tally);
+      await this.fail(restore, failure, tally);
     } finally {
       lease.stop();
       await this.restores.release(restoreId, claimed.fencingToken).catch((error: unknown) => {
@@ -98,14 +119,19 @@ export class RestoreRunner {
     }
   }
 
-  private async step(restore: Restore, signal: AbortSignal, tally: RequestTally): Promise<Restore> {
+  private async step(
+    restore: Restore,
+    signal: AbortSignal,
+    tally: RequestTally,
+    lease: LeaseKeeper,
+  ): Promise<Restore> {
     switch (restore.status) {
       case 'queued':
         return this.restores.update(restore, { status: 'verifying' });
       case 'verifying':
         return this.verify(restore);
       case 'creating':
-        return this.create(restore, signal, tally);
+        return this.create(restore, signal, tally, lease);
       default:
         return restore;
     }
@@ -125,10 +151,30 @@ export class RestoreRunner {
     ]);
   }
 
-  private async create(restore: Restore, signal: AbortSignal, tally: RequestTally): Promise<Restore> {
+  private async create(
+    restore: Restore,
+    signal: AbortSignal,
+    tally: RequestTally,
+    lease: LeaseKeeper,
+  ): Promise<Restore> {
     const ref = await this.snapshotOf(restore);
+    // only the manifest verifying checked (its objects pinned by version) is read to create from
+    const plan = restore.plan;
+    if (!plan || plan.manifestKey !== ref.manifestKey || plan.manifestSha256 !== ref.manifestSha256) {
+      throw new DomainError(
+        'ARCHIVE_VERIFICATION_FAILED',
+        `the ${restore.snapshot} snapshot of teardown ${restore.teardownId} is not the one this restore verified`,
+        { details: { verified: plan?.manifestSha256 ?? null, now: ref.manifestSha256 } },
+      );
+    }
     const archived = await this.readArchive(restore, ref);
-    const creator = new RestoreCreator(this.upstream, this.restores.itemLog(restore), { signal, tally });
+    // the lease is asked for right before each create leaves: a runner another worker took over
+    // (before its renewal told it) sends nothing more
+    const creator = new RestoreCreator(this.upstream, this.restores.itemLog(restore), {
+      signal,
+      tally,
+      beforeSend: () => lease.fence.check(),
+    });
     const newWorkflowId = await creator.createAll(archived);
     const idMap = idMapOf(restore.sourceWorkflowId, await this.restores.items(restore.id));
     const key = idMapKeyOf(this.config.archive.prefix, restore.id);
@@ -213,7 +259,7 @@ export class RestoreRunner {
       restoreId: restore.id,
       teardownId: restore.teardownId,
       workflow: {
-        title: typeof workflow?.['title'] === 'string' ? workflow['title'] : restore.sourceWorkflowId,
+        title: titleOf(workflow) ?? restore.sourceWorkflowId,
         description: typeof description === 'string' ? description : null,
       },
       nodes: await all('nodes.json'),
@@ -238,13 +284,40 @@ export class RestoreRunner {
   }
 }
 
+/** DialNexa serves `title` and its older twin `name`: the first that is text names the draft. */
+function titleOf(workflow: JsonObject | undefined): string | null {
+  for (const field of ['title', 'name']) {
+    const value = workflow?.[field];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return null;
+}
+
+/**
+ * Unknown errors (a database hiccup, a bug) are retried like an outage: the intent log makes a
+ * resume safe, and RESTORE_CRASH_LOOP bounds it. Their message stays in the logs.
+ */
+function asDomainError(error: unknown): DomainError {
+  if (isDomainError(error)) return error;
+  return new DomainError('INTERNAL_ERROR', 'an unexpected error stopped the restore', {
+    retryable: true,
+    cause: error,
+  });
+}
+
 function errorOf(error: unknown, details: Record<string, unknown>): RestoreError {
   if (isDomainError(error)) {
+    // DialNexa's own words (a refused lead upload may quote a row) may name a lead's phone
+    // number: the restore's error and its audit event keep them redacted, like every log line
+    const upstream = error.code.startsWith('UPSTREAM_');
     return {
       code: error.code,
-      message: error.message,
+      message: upstream ? redact(error.message) : error.message,
       retryable: error.retryable,
-      details: { ...error.details, ...details },
+      details: {
+        ...(upstream ? (redactValue(error.details) as Record<string, unknown>) : error.details),
+        ...details,
+      },
     };
   }
   return { code: 'INTERNAL_ERROR', message: 'the restore failed unexpectedly', retryable: false, details };

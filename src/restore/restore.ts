@@ -58,6 +58,8 @@ export interface RestorePlan {
   leadFiles: number;
   excludedLeads: { total: number; byStatus: Record<string, number> };
   unencodableLeads: { count: number; leadIds: string[] };
+  /** Leads that go up with metadata not exactly as archived (see leads-csv.ts), by reason. */
+  alteredLeads?: { count: number; byReason: Record<string, number> };
   /** Requests the creation costs (one per object, one per leads file) and their time now. */
   requests: number;
   secondsAtCurrentRate: number | null;

@@ -35,8 +35,10 @@ export class RestoreWorker implements OnApplicationBootstrap, BeforeApplicationS
     void this.sweep();
   }
 
+  /** Before the queue drains (TeardownWorker stops it): restores in progress stop at their next request. */
   beforeApplicationShutdown(): void {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.runner.stop();
   }
 
   async sweep(): Promise<void> {

@@ -51,7 +51,9 @@ describe('restores (e2e)', () => {
     return teardown;
   }
 
-  async function archived(manifestKey: string): Promise<{ nodes: Json[]; edges: Json[]; leads: Json[] }> {
+  async function archived(
+    manifestKey: string,
+  ): Promise<{ workflow: Json; nodes: Json[]; edges: Json[]; leads: Json[] }> {
     const manifest = JSON.parse((await readObject(manifestKey)).toString('utf8')) as {
       objects: { key: string; versionId: string | null }[];
     };
@@ -60,6 +62,7 @@ describe('restores (e2e)', () => {
       return readObject(object.key, object.versionId ?? undefined);
     };
     return {
+      workflow: JSON.parse((await read('workflow.json')).toString('utf8')) as Json,
       nodes: JSON.parse((await read('nodes.json')).toString('utf8')) as Json[],
       edges: JSON.parse((await read('edges.json')).toString('utf8')) as Json[],
       leads: parseNdjsonGz(await read('leads.ndjson.gz')),
@@ -99,6 +102,8 @@ describe('restores (e2e)', () => {
     const newId = String(done['newWorkflowId']);
     const restored = sim.snapshot(newId)!;
     expect(restored.workflow['status']).toBe('draft');
+    expect(restored.workflow['title']).toBe(before.workflow['title']);
+    expect(String(restored.workflow['description'])).toContain(`restore ${String(done['id'])}`);
     const shape = (n: Json) => [n['node_type'], n['label'], n['position_x'], n['position_y'], n['config']];
     expect(restored.nodes.map((n) => shape(n as Json))).toEqual(before.nodes.map(shape));
     const nodeMap = done['idMap']['nodes'] as Record<string, string>;
@@ -213,6 +218,21 @@ describe('restores (e2e)', () => {
     expect(done['progress']).toMatchObject({ nodes: { done: 0, total: 5 }, edges: { done: 0, total: 6 } });
     expect(done['progress']['requestsTotal']).toBe(1 + 5 + 6 + done['progress']['leadFiles']['total']);
     expect(creates()).toBe(sent);
+  });
+
+  it('a legal hold on the deleted workflow does not block a restore: it creates, it destroys nothing', async () => {
+    const teardown = await completedTeardown();
+    const hold = await client.call('POST', '/v1/holds', {
+      key: KEYS.admin,
+      body: { workflowId: teardown['workflowId'], reason: 'litigation' },
+    });
+    expect(hold.status).toBe(201);
+
+    const answer = await restore({ teardownId: teardown['id'], reason: 'restore under a hold' });
+    const done = await waitForRestore(String(answer.body['id']));
+
+    expect(done['status']).toBe('completed');
+    expect(sim.exists(String(done['newWorkflowId']))).toBe(true);
   });
 
   it('only an admin may restore; auditors may read', async () => {

@@ -358,6 +358,17 @@ describe(ArchiveService.name, () => {
     });
   });
 
+  describe('verify of a missing manifest', () => {
+    it('a manifest that is not in the bucket (gone, or a wrong version) fails as ARCHIVE_VERIFICATION_FAILED', async () => {
+      const { sut } = build();
+      const ref = await sut.export(buildTarget(), buildSource({}, buildLeads({ count: 5 })), () => {});
+
+      await expect(
+        sut.verify({ ...ref, manifestKey: `${ref.manifestKey}.missing`, manifestVersionId: null }),
+      ).rejects.toMatchObject({ code: 'ARCHIVE_VERIFICATION_FAILED', retryable: false });
+    });
+  });
+
   describe('findExisting', () => {
     it('finds nothing before the export and the same archive ref after it', async () => {
       const { sut } = build();

@@ -776,6 +776,9 @@ export type components = {
                 byStatus?: {
                     [key: string]: number;
                 };
+                byReason?: {
+                    [key: string]: number;
+                };
                 leadIds?: string[];
             }[];
             error: {

@@ -116,7 +116,7 @@ async function follow(ctx: CliContext, id: string, intervalMs: number): Promise<
       last = line;
     }
     if (ENDED.has(found.status)) {
-      ctx.output.info(restoreDetails(found));
+      ctx.output.info(restoreDetails(found, false));
       if (found.status !== 'completed') ctx.fail();
       return;
     }
@@ -136,8 +136,9 @@ function restoreLine(r: RestoreResource): string {
   );
 }
 
-function restoreDetails(r: RestoreResource): string {
-  const lines = [restoreLine(r)];
+/** The restore in full; `headline: false` when its one-line summary was just printed. */
+function restoreDetails(r: RestoreResource, headline = true): string {
+  const lines = headline ? [restoreLine(r)] : [];
   if (r.newWorkflowId) lines.push(`new draft workflow: ${printable(r.newWorkflowId)}`);
   if (r.progress.requestsTotal !== null) {
     const time =

@@ -1,5 +1,6 @@
 import { DomainError } from '../../common/domain-error.js';
 import type { JsonObject } from '../../common/json.js';
+import type { CreateRequestOptions } from '../../dialnexa/dialnexa.client.js';
 import type { NewEdge, NewNode, RestoreUpstream } from '../restore-upstream.js';
 
 type Create = 'workflow' | 'node' | 'edge' | 'leads';
@@ -7,9 +8,10 @@ type Create = 'workflow' | 'node' | 'edge' | 'leads';
 /**
  * How the next create of a kind fails: `refused` (DialNexa answered 400: nothing created),
  * `lost` (performed upstream, answer lost: UPSTREAM_OUTCOME_UNKNOWN), `unsent` (unknown outcome,
- * but nothing performed).
+ * but nothing performed), `aborted` (the signal ended the wait at the rate gate: rejected with the
+ * abort's reason before `beforeSend` ran, nothing sent).
  */
-export type FakeFailure = 'refused' | 'lost' | 'unsent';
+export type FakeFailure = 'refused' | 'lost' | 'unsent' | 'aborted';
 
 /** DialNexa's create endpoints in memory, with ids minted in order, for the restore's unit tests. */
 export class FakeRestoreUpstream implements RestoreUpstream {
@@ -30,8 +32,11 @@ export class FakeRestoreUpstream implements RestoreUpstream {
     return this.calls.filter((c) => c === `create:${kind}`).length;
   }
 
-  createWorkflow(body: { title: string; description: string | null }): Promise<JsonObject> {
-    return this.perform('workflow', () => {
+  createWorkflow(
+    body: { title: string; description: string | null },
+    opts: CreateRequestOptions = {},
+  ): Promise<JsonObject> {
+    return this.perform('workflow', opts, () => {
       const id = this.mint('wfl');
       const workflow = { id, ...body, status: 'draft' };
       this.workflows.set(id, workflow);
@@ -42,16 +47,16 @@ export class FakeRestoreUpstream implements RestoreUpstream {
     });
   }
 
-  createNode(workflowId: string, body: NewNode): Promise<JsonObject> {
-    return this.perform('node', () => {
+  createNode(workflowId: string, body: NewNode, opts: CreateRequestOptions = {}): Promise<JsonObject> {
+    return this.perform('node', opts, () => {
       const node = { id: this.mint('node'), workflow_id: workflowId, ...body } as unknown as JsonObject;
       this.of(this.nodes, workflowId).push(node);
       return node;
     });
   }
 
-  createEdge(workflowId: string, body: NewEdge): Promise<JsonObject> {
-    return this.perform('edge', () => {
+  createEdge(workflowId: string, body: NewEdge, opts: CreateRequestOptions = {}): Promise<JsonObject> {
+    return this.perform('edge', opts, () => {
       const list = this.of(this.edges, workflowId);
       const label = body.label ?? null;
       if (
@@ -73,8 +78,9 @@ export class FakeRestoreUpstream implements RestoreUpstream {
   uploadLeads(
     workflowId: string,
     csv: Uint8Array,
+    opts: CreateRequestOptions = {},
   ): Promise<{ leadIdsByPhone: Record<string, string[]>; count: number }> {
-    return this.perform('leads', () => {
+    return this.perform('leads', opts, () => {
       // the test encoder writes one phone number per line
       const phones = Buffer.from(csv).toString('utf8').split('\n').slice(1).filter(Boolean);
       const leadIdsByPhone: Record<string, string[]> = {};
@@ -103,11 +109,14 @@ export class FakeRestoreUpstream implements RestoreUpstream {
     return { limit: 10, windowMs: 1000 };
   }
 
-  private async perform<T>(kind: Create, create: () => T): Promise<T> {
-    this.calls.push(`create:${kind}`);
+  /** As DialNexaClient sends a create: the rate gate, then `beforeSend`, then the request. */
+  private async perform<T>(kind: Create, opts: CreateRequestOptions, create: () => T): Promise<T> {
     await Promise.resolve();
     const failure = this.failures.get(kind);
     this.failures.delete(kind);
+    if (failure === 'aborted') throw new Error('aborted while waiting at the rate gate');
+    await opts.beforeSend?.();
+    this.calls.push(`create:${kind}`);
     if (failure === 'refused') throw new DomainError('UPSTREAM_BAD_REQUEST', 'DialNexa answered 400');
     if (failure === 'unsent') throw unknownOutcome();
     const result = create();
