@@ -249,13 +249,22 @@ if [ "$build_status" = ok ]; then
 else
   skip "e2e tests (no build)"
 fi
-# The web console in a headless Chromium (Debian's `chromium`; CHROMIUM_PATH names another).
+# The web console in a headless Chromium (Debian's `chromium`; CHROMIUM_PATH names another),
+# installed like Ceph and PostgreSQL when missing (playwright-core cannot download its own).
+ensure_chromium() {
+  [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && return 0
+  [ -z "${CHROMIUM_PATH:-}" ] && [ "$(id -u)" = 0 ] || return 1
+  echo "test: installing chromium (apt-get)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
+    { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; }
+}
 if [ "$build_status" != ok ]; then
   skip "browser tests (no build)"
-elif [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+elif ensure_chromium; then
   check "browser tests" tier browser
 else
-  echo "test: no Chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}: 'apt-get install chromium' (.ci/run does)" >&2
+  echo "test: no Chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}: run as root, or 'sudo apt-get install chromium'" >&2
   FAILED=1
   skip "browser tests (no chromium)"
 fi
