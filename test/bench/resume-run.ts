@@ -49,7 +49,15 @@ const RESUMED = /resuming upload after part (\d+) \(pages 1-(\d+), (\d+) leads\)
 export async function runResume(settings: ResumeRunSettings, leads: number): Promise<ResumeRun> {
   const { simulator } = settings;
   const workflowId = await simulator.addWorkflow({ nodes: 5, edges: 6, leads });
-  const env = { ...settings.serviceEnv, RUNNER_LEASE_SECONDS: '3', RUNNER_SWEEP_INTERVAL_S: '1' };
+  const env = {
+    ...settings.serviceEnv,
+    RUNNER_LEASE_SECONDS: '3',
+    RUNNER_SWEEP_INTERVAL_S: '1',
+    // Below ~300k leads the whole gzip is one or two parts of 8 MiB, and the first one's record
+    // lands only once almost every lead is listed (at 100k: ~88,000 leads a part), so a kill at 90%
+    // often comes after the last lead; parts of 5 MiB (S3's smallest) put one well before 90%.
+    ...(leads < 300_000 ? { ARCHIVE_PART_SIZE_MB: '5' } : {}),
+  };
   const db = new pg.Client({ connectionString: settings.databaseUrl });
   await db.connect();
   const first = new ServiceProcess(env, `service (resume ${leads}, first)`);
