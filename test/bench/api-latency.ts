@@ -134,6 +134,8 @@ export async function measureApiLatency(settings: LatencySettings): Promise<Late
           requests: [
             {
               method: 'POST',
+              // without a path autocannon posts to the URL's, `/`: every POST answered 404
+              path: '/v1/teardowns',
               setupRequest: (request) => {
                 postCount++;
                 return {
@@ -184,7 +186,8 @@ export async function measureApiLatency(settings: LatencySettings): Promise<Late
       });
       console.log(
         `${route}: ${result.requests.total} requests at ${rate}/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms` +
-          `, ${result.non2xx} non-2xx${FINISHED.has(now.status) ? ` (the export had ended: ${now.status})` : ''}`,
+          `, ${result.non2xx} non-2xx${FINISHED.has(now.status) ? ` (the export had ended: ${now.status})` : ''}` +
+          ` (statuses ${JSON.stringify(result.statusCodeStats)})`,
       );
     }
     return {

@@ -212,7 +212,7 @@ export async function runExport(settings: ExportRunSettings, leads: number): Pro
         actual: requests.length,
         rateLimited: requests.filter((r) => r.status === 429).length,
         leadPages: leadPages.length,
-        pageConcurrency: maxOverlap(leadPages),
+        pageConcurrency: Math.max(maxOverlap(leadPages), connectionsAtOnce(leadPages)),
       },
       seconds: {
         queue: exportStart === undefined ? null : (exportStart - postedAt) / 1000,
@@ -262,6 +262,26 @@ function cpuSplit(cpu: {
 }
 
 /** The most requests open at the same moment: each is open from its arrival until its answer. */
+/**
+ * The most client connections among any `span` consecutive requests: the simulator answers one
+ * request at a time (so `maxOverlap` of its own timestamps is 1), while undici's pool opens a
+ * connection only when every open one is busy, so the connections in use show the requests the
+ * service had in flight. A window, not the whole run: a connection closed idle and opened again
+ * later is not counted twice.
+ */
+export function connectionsAtOnce(
+  requests: readonly Pick<RecordedRequest, 'seq' | 'connection'>[],
+  span = 20,
+): number {
+  const sorted = [...requests].sort((a, b) => a.seq - b.seq);
+  let most = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const seen = new Set(sorted.slice(i, i + span).map((r) => r.connection));
+    most = Math.max(most, seen.size);
+  }
+  return most;
+}
+
 export function maxOverlap(requests: readonly Pick<RecordedRequest, 'at' | 'doneAt'>[]): number {
   const sorted = [...requests].sort((a, b) => a.at - b.at);
   const longest = Math.max(0, ...sorted.map((r) => r.doneAt - r.at));

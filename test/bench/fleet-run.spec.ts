@@ -14,6 +14,7 @@ function request(query: Record<string, string>, overrides: Partial<RecordedReque
     performed: true,
     at: seq,
     doneAt: seq,
+    connection: 1,
     ...overrides,
   };
 }

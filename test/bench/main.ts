@@ -439,7 +439,7 @@ if (errors.length === 0 && !exportOnly) {
       requesterName: REQUESTER_NAME,
       runId,
       onRecord: 10_000,
-      exportLeads: mode === 'full' ? 400_000 : 200_000,
+      exportLeads: mode === 'full' ? 800_000 : 400_000,
       durationS: mode === 'full' ? 10 : 5,
     });
   } catch (error) {

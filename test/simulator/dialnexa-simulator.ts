@@ -114,6 +114,13 @@ export interface RecordedRequest {
   at: number;
   /** When the answer was sent or the connection dropped, epoch ms (how long requests overlapped). */
   doneAt: number;
+  /**
+   * The client connection it came on (numbered in the order they opened). The simulator answers one
+   * request at a time, so `at`/`doneAt` never overlap; a pooling client (undici) opens another
+   * connection only when all of its own are busy, so the connections a client used tell how many
+   * requests it had in flight at once.
+   */
+  connection: number;
 }
 
 export interface WorkflowSnapshot {
@@ -290,6 +297,8 @@ export class DialnexaSimulator {
   readonly faults = new Faults();
   /** Every API request, in arrival order (the control API under /__sim is not recorded). */
   readonly requests: RecordedRequest[] = [];
+  private readonly connections = new WeakMap<object, number>();
+  private connectionSeq = 0;
   readonly seed: number;
   /** Organisation of the default key and of workflows added without `orgId`. */
   readonly defaultOrgId: string;
@@ -562,6 +571,15 @@ export class DialnexaSimulator {
     return this.mustGet(id).setLeadStatus(leadId, status);
   }
 
+  private connectionOf(socket: object): number {
+    let id = this.connections.get(socket);
+    if (id === undefined) {
+      id = ++this.connectionSeq;
+      this.connections.set(socket, id);
+    }
+    return id;
+  }
+
   private mustGet(id: string): SimWorkflow {
     const workflow = this.workflows.get(id);
     if (!workflow) throw new RangeError(`no workflow ${id}`);
@@ -580,8 +598,9 @@ export class DialnexaSimulator {
     const seq = ++this.requestSeq;
     const at = Date.now();
     const query = Object.fromEntries(url.searchParams);
+    const connection = this.connectionOf(req.socket);
     const record = (status: number, performed: boolean): void =>
-      this.record({ seq, method, path, query, status, performed, at, doneAt: Date.now() });
+      this.record({ seq, method, path, query, status, performed, at, doneAt: Date.now(), connection });
 
     let clientGone = false;
     res.on('close', () => {
