@@ -1340,6 +1340,7 @@ describe(DialnexaSimulator.name, () => {
           performed: true,
           at: expect.any(Number),
           doneAt: expect.any(Number),
+          connection: expect.any(Number),
         },
         expect.objectContaining({
           method: 'POST',
